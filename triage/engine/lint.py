@@ -1,0 +1,121 @@
+"""`triage rules lint`: load the packs as the worker does, run every example, render every template."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from triage.engine.extract import extract
+from triage.engine.loader import collect
+from triage.engine.spec import CARRIER_ID, RuleSet
+from triage.errors import RulePackError, SourceLocation
+from triage.outbound.render import LANGUAGES, render
+
+SAMPLE_CONTEXTS: tuple[dict[str, Any], ...] = (
+    {
+        "mailbox": "secure_lint",
+        "language": "ja",
+        "decision": "needs_info",
+        "missing": [{"field": "nickname", "label": "ニックネーム"}],
+        "invalid": [{"field": "phone", "label": "電話番号", "reason": "桁数が違います"}],
+        "reference": "LINT-00",
+    },
+    {
+        "mailbox": "secure_lint",
+        "language": "en",
+        "decision": "queued",
+        "missing": [],
+        "invalid": [],
+        "reference": None,
+    },
+)
+
+
+def _check_examples(rules: RuleSet, today: dt.date) -> list[RulePackError]:
+    problems = []
+    for key, definition in rules.fields.items():
+        for example in definition.examples:
+            got = extract(example.text, rules, today=today).value(key)
+            if example.value is None and got is not None:
+                problems.append(
+                    RulePackError(f"example for {key!r} must give nothing, gave {got!r}", example.where)
+                )
+            elif example.value is not None and got != example.value:
+                problems.append(
+                    RulePackError(
+                        f"example for {key!r} must give {example.value!r}, gave {got!r}", example.where
+                    )
+                )
+    return problems
+
+
+def _check_templates(replies_dir: Path) -> tuple[list[RulePackError], int]:
+    problems = []
+    count = 0
+    for template_dir in sorted(path for path in replies_dir.iterdir() if path.is_dir()):
+        for language in LANGUAGES:
+            for part in ("subject.txt.j2", "body.txt.j2"):
+                file = template_dir / language / part
+                if not file.is_file():
+                    problems.append(RulePackError("missing template file", SourceLocation(str(file), 1, 1)))
+            for context in SAMPLE_CONTEXTS:
+                try:
+                    render(str(replies_dir), template_dir.name, language, context)
+                    count += 1
+                except jinja2.TemplateSyntaxError as exc:
+                    where = SourceLocation(exc.filename or str(template_dir), exc.lineno or 1, 1)
+                    problems.append(RulePackError(f"template syntax: {exc.message}", where))
+                    break
+                except jinja2.TemplateNotFound:
+                    break  # reported above as a missing file
+                except jinja2.UndefinedError as exc:
+                    where = SourceLocation(str(template_dir / language), 1, 1)
+                    problems.append(RulePackError(f"template uses an unknown variable: {exc.message}", where))
+                    break
+    return problems, count
+
+
+def _check_field_names(rules: RuleSet, replies_dir: Path) -> list[RulePackError]:
+    path = replies_dir / "fields.yaml"
+    where = SourceLocation(str(path), 1, 1)
+    if not path.is_file():
+        return [RulePackError("missing: replies name each field here", where)]
+    try:
+        names = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        return [RulePackError(f"YAML: {exc}", where)]
+    default = names.get("default", {}) if isinstance(names, dict) else {}
+    problems = []
+    for key in [*rules.fields, CARRIER_ID]:
+        entry = default.get(key) if isinstance(default, dict) else None
+        for language in LANGUAGES:
+            if not isinstance(entry, dict) or not entry.get(language):
+                problems.append(RulePackError(f"field {key!r} has no {language} name for replies", where))
+    for section in names if isinstance(names, dict) else {}:
+        if section != "default" and section not in rules.packs:
+            problems.append(RulePackError(f"section {section!r} names no mailbox pack", where))
+    return problems
+
+
+def lint(rules_dir: Path, replies_dir: Path, *, today: dt.date) -> tuple[list[RulePackError], str]:
+    rules, problems = collect(rules_dir, replies_dir)
+    problems = list(problems)
+    examples = sum(len(definition.examples) for definition in rules.fields.values())
+    if rules.fields:
+        problems += _check_examples(rules, today)
+        problems += _check_field_names(rules, replies_dir)
+    rendered = 0
+    if replies_dir.is_dir():
+        template_problems, rendered = _check_templates(replies_dir)
+        problems += template_problems
+    else:
+        problems.append(RulePackError("missing replies folder", SourceLocation(str(replies_dir), 1, 1)))
+    summary = (
+        f"{len(rules.packs)} mailbox packs, {len(rules.fields)} fields, {examples} examples, "
+        f"{rendered} template renders, {len(problems)} problems"
+    )
+    return problems, summary

@@ -1,0 +1,86 @@
+"""What a rule pack says, once loaded and checked: plain frozen data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import regex
+
+from triage.errors import SourceLocation
+
+# The virtual field a pack requires for "the id of the member's carrier" (product.md).
+CARRIER_ID = "carrier_id"
+CARRIER_ID_FIELDS: Mapping[str, str] = {
+    "docomo": "docomo_payment_number",
+    "au": "au_billing_id",
+    "softbank": "softbank_order_number",
+}
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    value: str | int | list[str] | None  # None: the text must give no value for this field
+    where: SourceLocation
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    key: str
+    validator: str
+    labels: tuple[str, ...]
+    prose: tuple[regex.Pattern[str], ...]  # unlabelled patterns with a (?P<value>...) group
+    shape: regex.Pattern[str] | None  # what a value looks like after a label inside a sentence
+    is_list: bool
+    scan_anywhere: bool  # e-mail addresses are taken wherever they stand in the member's text
+    sensitive: bool
+    infers_carrier: str | None
+    derive_from: str | None  # when absent, read this field out of another one's value (prefecture <- address)
+    examples: tuple[Example, ...]
+    where: SourceLocation
+
+
+@dataclass(frozen=True)
+class CompoundDef:
+    """A label whose value holds several fields: `氏名(漢字/カナ): 森 桜子/モリ サクラコ`."""
+
+    labels: tuple[str, ...]
+    fields: tuple[str, ...]
+    split: regex.Pattern[str]
+    where: SourceLocation
+
+
+@dataclass(frozen=True)
+class Requirement:
+    kind: Literal["field", "any_of", "when"]
+    fields: tuple[str, ...]
+    when_field: str | None = None
+    when_value: str | None = None
+    where: SourceLocation | None = None
+
+
+@dataclass(frozen=True)
+class MailboxPack:
+    mailbox: str
+    description: str
+    requires: tuple[Requirement, ...]
+    optional: tuple[str, ...]
+    labels: Mapping[str, tuple[str, ...]]  # extra labels this mailbox's FAQ uses
+    replies: Mapping[str, str]  # decision -> template name
+    where: SourceLocation
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    fields: Mapping[str, FieldDef]
+    compounds: tuple[CompoundDef, ...]
+    carrier_id_labels: tuple[str, ...]
+    packs: Mapping[str, MailboxPack]
+    templates_dir: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def mailboxes(self) -> frozenset[str]:
+        return frozenset(self.packs)

@@ -1,0 +1,44 @@
+"""The exception hierarchy: one root, narrow subclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class TriageError(Exception):
+    """Root of every error triage raises on purpose."""
+
+
+class UnreadableMail(TriageError):
+    """The input cannot be read as a mail at all (not a file, unreadable, empty)."""
+
+
+class ParseFailure(TriageError):
+    """The mail was read but its structure could not be parsed (too deep, too many parts ...)."""
+
+
+class ConfigError(TriageError):
+    """A setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    path: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+class RulePackError(TriageError):
+    """A problem in a rule pack or template, with the file and line where it is."""
+
+    def __init__(self, message: str, where: SourceLocation) -> None:
+        super().__init__(f"{where}: {message}")
+        self.message = message
+        self.where = where
+
+
+class StoreUnavailable(TriageError):
+    """The database cannot take the write right now (down, locked, read-only)."""

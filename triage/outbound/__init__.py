@@ -1,0 +1,1 @@
+"""Replies: rendering (render.py) now; composing and sending with the pipeline."""

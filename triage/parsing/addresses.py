@@ -1,0 +1,88 @@
+"""Address headers: From, To, Cc, Return-Path and message-id lists.
+
+Never `email.utils.parseaddr` (CVE-2023-27043 reads `alice@x <bob@y>` as alice@x). A value that
+ends in an angle-bracket address has that address: it is what mail clients reply to. Other values
+go through `email.headerregistry`, whose defects mark the From as ambiguous.
+"""
+
+from __future__ import annotations
+
+import re
+from email.errors import HeaderParseError
+from email.headerregistry import HeaderRegistry
+
+from triage.parsing.headers import decode_header
+from triage.parsing.model import Address
+
+_REGISTRY = HeaderRegistry()
+_TRAILING_ANGLE = re.compile(r"<\s*([^<>\s]*)\s*>\s*$")
+_MSGID = re.compile(r"<[^<>\s]{1,998}>")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _ascii_view(raw: str) -> str:
+    """Raw header text with 8-bit bytes (surrogate-escaped) replaced, for the structural parser."""
+    return "".join(ch if ord(ch) < 0x80 else "?" for ch in raw)
+
+
+def _unfold(raw: str) -> str:
+    return re.sub(r"\r?\n[ \t]*", " ", raw).strip()
+
+
+def _clean_display(raw: str) -> str:
+    name = decode_header(raw).strip()
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        name = name[1:-1].replace('\\"', '"').strip()
+    return name
+
+
+def parse_address_list(raw: str) -> tuple[list[Address], bool]:
+    """Every address in an address header and whether the parse had defects."""
+    value = _unfold(raw)
+    if not value:
+        return [], True
+    try:
+        header = _REGISTRY("to", _ascii_view(value))
+    except (HeaderParseError, IndexError, ValueError, TypeError):
+        return [], True
+    defects = bool(header.defects)
+    found: list[Address] = []
+    for group in header.groups:  # type: ignore[attr-defined]
+        for addr in group.addresses:
+            spec = _CONTROL.sub("", addr.addr_spec or "")
+            if spec and spec != "<>":
+                found.append(Address(display_name=addr.display_name or "", addr=spec))
+    return found, defects
+
+
+def parse_from(raw: str) -> tuple[Address | None, bool]:
+    """The From address and whether it is ambiguous (defects, several addresses, none)."""
+    value = _unfold(raw)
+    match = _TRAILING_ANGLE.search(value)
+    if match:
+        spec = _CONTROL.sub("", match.group(1))
+        if not spec:
+            return None, True
+        display = _clean_display(value[: match.start()])
+        _, defects = parse_address_list(value)
+        return Address(display_name=display, addr=spec), defects
+    found, defects = parse_address_list(value)
+    if not found:
+        return None, True
+    first = found[0]
+    return Address(display_name=_clean_display(first.display_name), addr=first.addr), defects or len(
+        found
+    ) > 1
+
+
+def parse_return_path(raw: str) -> str:
+    """`<>` is the null reverse path (""); otherwise the address without brackets."""
+    value = _unfold(raw)
+    match = _TRAILING_ANGLE.search(value)
+    spec = match.group(1) if match else value.strip()
+    return _CONTROL.sub("", spec)
+
+
+def message_ids(raw: str) -> tuple[str, ...]:
+    """Every `<id>` token of a Message-ID, In-Reply-To or References field, in order."""
+    return tuple(_MSGID.findall(_unfold(raw)))

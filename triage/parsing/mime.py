@@ -1,0 +1,321 @@
+"""Raw bytes -> ParsedMail. The only module that imports mail-parser.
+
+mail-parser reads the structure (the compat32 MIME tree, the attachment list, defects); every
+piece of text (bodies, Subject, display names) is decoded by triage's own charset layer,
+because mail-parser leaves 7bit ISO-2022-JP undecoded and wipes Shift_JIS bodies (parsing.md §1).
+Hostile input is bounded before parsing: the header section, the whole message, the number of
+parts, the length of the member's text.
+"""
+
+from __future__ import annotations
+
+import email
+import logging
+import re
+from dataclasses import dataclass
+from email.message import Message
+
+import mailparser
+from mailparser.exceptions import MailParserError
+
+from triage.errors import ParseFailure
+from triage.parsing.addresses import message_ids, parse_address_list, parse_from, parse_return_path
+from triage.parsing.charsets import decode_bytes
+from triage.parsing.headers import decode_header
+from triage.parsing.htmltext import html_to_text
+from triage.parsing.model import Address, Attachment, ParsedMail, PartInfo
+from triage.parsing.quotes import split_quoted
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_header_bytes: int = 256 * 1024  # CPython's header parser is quadratic (cpython#136063)
+    max_message_bytes: int = 32 * 1024 * 1024  # parse at most this much; the raw mail is kept whole
+    max_parts: int = 1000
+    max_text_chars: int = 200_000  # member text handed to extraction
+    max_headers: int = 2000
+
+
+DEFAULT_LIMITS = Limits()
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_CTE_ALIASES = {
+    "quoted-printable": "quoted-printable",
+    "quoted printable": "quoted-printable",
+    "quotedprintable": "quoted-printable",
+    "qp": "quoted-printable",
+    "base64": "base64",
+    "7bit": "7bit",
+    "7-bit": "7bit",
+    "8bit": "8bit",
+    "8bits": "8bit",
+    "8-bit": "8bit",
+    "binary": "binary",
+    "plain": "7bit",
+    "": "7bit",
+}
+_ADDRESS_HEADERS = ("to", "cc")
+
+
+def _cap_headers(raw: bytes, limits: Limits, defects: list[str]) -> bytes:
+    match = _HEADER_END.search(raw, 0, limits.max_header_bytes + 4)
+    if match is not None:
+        return raw
+    head_end = _HEADER_END.search(raw)
+    if head_end is None and len(raw) <= limits.max_header_bytes:
+        return raw  # headers only, small: fine
+    cut = raw.rfind(b"\n", 0, limits.max_header_bytes)
+    cut = cut if cut > 0 else limits.max_header_bytes
+    defects.append(f"HeaderSectionTruncated: header section over {limits.max_header_bytes} bytes")
+    rest = raw[head_end.end() :] if head_end is not None else b""
+    return raw[:cut].rstrip(b"\r\n") + b"\r\n\r\n" + rest
+
+
+def _raw_headers(msg: Message) -> list[tuple[str, str]]:
+    return [(name, value if isinstance(value, str) else str(value)) for name, value in msg.raw_items()]
+
+
+def _transfer_encoding(part: Message) -> str:
+    raw = part.get("Content-Transfer-Encoding")
+    token = (str(raw) if raw is not None else "").strip().strip(";").strip().lower()
+    return _CTE_ALIASES.get(token, token)
+
+
+def _payload_bytes(part: Message) -> bytes:
+    """Decoded payload bytes, tolerating the broken transfer-encoding tokens seen in the wild."""
+    cte = _transfer_encoding(part)
+    if (
+        cte in ("quoted-printable", "base64")
+        and str(part.get("Content-Transfer-Encoding", "")).strip().lower() != cte
+    ):
+        # Normalise e.g. "quoted printable" or "quoted-printable;" so the stdlib decodes it.
+        del part["Content-Transfer-Encoding"]
+        part["Content-Transfer-Encoding"] = cte
+    payload = part.get_payload(decode=True)
+    if isinstance(payload, bytes):
+        return payload
+    raw = part.get_payload()
+    if isinstance(raw, str):
+        return raw.encode("ascii", "surrogateescape")
+    return b""
+
+
+def _charset_label(part: Message) -> str | None:
+    try:
+        label = part.get_param("charset")
+    except (ValueError, UnicodeError, IndexError):
+        return None
+    if isinstance(label, tuple):  # RFC 2231 form
+        label = label[2]
+    return str(label).strip() if label else None
+
+
+def _is_attachment(part: Message) -> bool:
+    disposition = (part.get_content_disposition() or "").lower()
+    if disposition == "attachment":
+        return True
+    try:
+        return bool(part.get_param("filename", header="content-disposition") or part.get_param("name"))
+    except (ValueError, UnicodeError, IndexError):
+        return True
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except (
+        ValueError,
+        UnicodeError,
+        LookupError,
+        IndexError,
+    ):  # RFC 2231 split mid-character (cpython#132794)
+        return "(undecodable name)"
+    if not name:
+        return None
+    decoded = decode_header(name) if "=?" in name else name
+    cleaned = re.sub(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]", "", decoded)
+    cleaned = cleaned.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return cleaned[:200] or None
+
+
+def _walk(msg: Message, limits: Limits, defects: list[str]) -> list[tuple[str, Message]]:
+    """Leaves of the tree with their positions, depth-first, capped in count."""
+    leaves: list[tuple[str, Message]] = []
+    stack: list[tuple[str, Message]] = [("", msg)]
+    seen = 0
+    while stack:
+        path, part = stack.pop()
+        seen += 1
+        if seen > limits.max_parts:
+            defects.append(f"TooManyParts: listing stopped after {limits.max_parts} parts")
+            break
+        ctype = part.get_content_type().lower()
+        if ctype.startswith("message/") and path:
+            leaves.append((path, part))  # forwarded mail or a report part: listed, never read for values
+            continue
+        if part.is_multipart():
+            children = part.get_payload()
+            if isinstance(children, list):
+                for index in range(len(children) - 1, -1, -1):
+                    child = children[index]
+                    if isinstance(child, Message):
+                        stack.append((f"{path}.{index + 1}" if path else str(index + 1), child))
+            continue
+        leaves.append((path, part))
+    return leaves
+
+
+def _decode_part(part: Message) -> tuple[str, str, int]:
+    data = _payload_bytes(part)
+    text, how = decode_bytes(data, _charset_label(part))
+    return text, how, len(data)
+
+
+def parse_mail(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> ParsedMail:
+    """Parse raw mail bytes. Raises ParseFailure only when the structure cannot be walked at all."""
+    defects: list[str] = []
+    if len(raw) > limits.max_message_bytes:
+        defects.append(
+            f"MessageTruncated: only the first {limits.max_message_bytes} of {len(raw)} bytes were parsed"
+        )
+        raw = raw[: limits.max_message_bytes]
+    raw = _cap_headers(raw.replace(b"\x00", b""), limits, defects)
+    try:
+        parser = mailparser.parse_from_bytes(raw)
+        msg = parser.message
+        mp_defects = list(parser.defects_categories)
+        mp_attachments = parser.attachments
+    except MailParserError as exc:
+        raise ParseFailure(f"MIME structure cannot be parsed: {exc}") from exc
+    except RecursionError as exc:
+        raise ParseFailure("MIME nesting too deep to parse") from exc
+    if msg is None:
+        msg = email.message_from_bytes(raw)
+    defects.extend(sorted(str(category) for category in mp_defects))
+
+    raw_items = _raw_headers(msg)
+    if len(raw_items) > limits.max_headers:
+        defects.append(f"TooManyHeaders: {len(raw_items)} header fields, the first {limits.max_headers} kept")
+        raw_items = raw_items[: limits.max_headers]
+    headers = tuple((name, decode_header(value)) for name, value in raw_items)
+
+    def raw_first(name: str) -> str | None:
+        low = name.lower()
+        return next((value for key, value in raw_items if key.lower() == low), None)
+
+    def raw_all(name: str) -> list[str]:
+        low = name.lower()
+        return [value for key, value in raw_items if key.lower() == low]
+
+    from_raw = raw_first("From")
+    from_addr, from_ambiguous = parse_from(from_raw) if from_raw is not None else (None, True)
+    if len(raw_all("From")) > 1:
+        from_ambiguous = True
+    recipients: dict[str, tuple[Address, ...]] = {}
+    for name in _ADDRESS_HEADERS:
+        found: list[Address] = []
+        for value in raw_all(name):
+            found.extend(parse_address_list(value)[0])
+        recipients[name] = tuple(found)
+    return_path_raw = raw_first("Return-Path")
+
+    try:
+        leaves = _walk(msg, limits, defects)
+    except RecursionError as exc:
+        raise ParseFailure("MIME nesting too deep to parse") from exc
+
+    parts: list[PartInfo] = []
+    plain: tuple[str, str] | None = None
+    html: tuple[str, str] | None = None
+    for path, part in leaves:
+        ctype = part.get_content_type().lower()
+        attachment = _is_attachment(part) or ctype.startswith("message/")
+        filename = _filename(part)
+        if ctype.startswith("text/") and not attachment:
+            text, how, size = _decode_part(part)
+            if ctype == "text/plain" and plain is None and text.strip():
+                plain = (text, how)
+            elif ctype == "text/html" and html is None and text.strip():
+                html = (text, how)
+        else:
+            how = "binary"
+            size = _leaf_size(part)
+        parts.append(
+            PartInfo(
+                path=path,
+                content_type=ctype,
+                declared_charset=_charset_label(part),
+                transfer_encoding=_transfer_encoding(part) or None,
+                how=how,
+                size=size,
+                is_attachment=attachment,
+                filename=filename,
+            )
+        )
+    attachments = tuple(
+        Attachment(filename=info.filename, content_type=info.content_type, size=info.size)
+        for info in parts
+        if info.is_attachment
+    )
+    if not attachments and mp_attachments:  # mail-parser found some we did not classify as such
+        attachments = tuple(
+            Attachment(
+                filename=_clean_name(str(item.get("filename") or "")),
+                content_type=str(item.get("mail_content_type") or "application/octet-stream"),
+                size=len(str(item.get("payload") or "")),
+            )
+            for item in mp_attachments
+        )
+
+    if plain is not None:
+        body, text_how, source = plain[0], plain[1], "text/plain"
+    elif html is not None:
+        body, text_how, source = html_to_text(html[0]), html[1], "text/html"
+    else:
+        body, text_how, source = "", "none", "none"
+    body = body.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    if len(body) > limits.max_text_chars:
+        defects.append(f"TextTruncated: member text cut to {limits.max_text_chars} characters")
+        body = body[: limits.max_text_chars]
+    own, quoted = split_quoted(body)
+
+    def ids(name: str) -> tuple[str, ...]:
+        return tuple(item for value in raw_all(name) for item in message_ids(value))
+
+    message_id = next(iter(ids("Message-ID")), None)
+    subject_raw = raw_first("Subject")
+    return ParsedMail(
+        headers=headers,
+        subject=decode_header(subject_raw) if subject_raw is not None else "",
+        from_addr=from_addr,
+        from_ambiguous=from_ambiguous,
+        to=recipients["to"],
+        cc=recipients["cc"],
+        return_path=parse_return_path(return_path_raw) if return_path_raw is not None else None,
+        message_id=message_id,
+        in_reply_to=ids("In-Reply-To"),
+        references=ids("References"),
+        content_type=msg.get_content_type().lower(),
+        text=own,
+        quoted=quoted,
+        text_how=text_how,
+        text_source=source,
+        parts=tuple(parts),
+        attachments=attachments,
+        defects=tuple(dict.fromkeys(defects)),
+        header_names_lower=frozenset(name.lower() for name, _ in raw_items),
+    )
+
+
+def _clean_name(name: str) -> str | None:
+    cleaned = re.sub(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]", "", name).replace("\\", "/")
+    return cleaned.rsplit("/", 1)[-1][:200] or None
+
+
+def _leaf_size(part: Message) -> int:
+    if part.is_multipart():
+        children = part.get_payload()
+        return sum(len(child.as_bytes()) for child in children if isinstance(child, Message))
+    return len(_payload_bytes(part))
