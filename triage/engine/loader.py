@@ -399,11 +399,13 @@ def collect(rules_dir: Path, replies_dir: Path) -> tuple[RuleSet, list[RulePackE
     ctx = _Ctx(path="")
     fields_path = rules_dir / FIELDS_FILE
     ctx.path = str(fields_path)
+    fields: dict[str, FieldDef] = {}
+    compounds: list[CompoundDef] = []
+    carrier_labels: list[str] = []
     if not fields_path.is_file():
         ctx.problems.append(
             RulePackError("missing field definitions", SourceLocation(str(fields_path), 1, 1))
         )
-        fields, compounds, carrier_labels = {}, [], []
     else:
         fields, compounds, carrier_labels = _load_fields_file(fields_path, ctx)
     templates = template_names(replies_dir)

@@ -1,0 +1,1 @@
+"""Database: typed SQLAlchemy models, engines with durable settings, Alembic migrations."""

@@ -1,0 +1,1 @@
+"""SMTP ingress: check recipients, store raw bytes and envelope in one commit, then 250."""
