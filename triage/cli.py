@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from triage.clock import SystemClock
 from triage.config import Settings
 from triage.engine.lint import lint
@@ -208,6 +210,29 @@ def cmd_rules_lint(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_FAILED if problems else EXIT_OK
 
 
+def _hostport(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, not {value!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from triage.serve import serve  # noqa: PLC0415 - keeps aiosmtpd and the database out of `check`
+
+    host, port = args.smtp or settings.smtp_listen
+    serve(settings, _rules(settings), host, port)
+    return EXIT_OK
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from triage.db.migrate import upgrade  # noqa: PLC0415 - keeps Alembic out of `check`
+
+    upgrade(settings.database_url)
+    print("database upgraded to the latest migration")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="triage", description="Inbound e-mail triage for fan-club support desks.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -225,6 +250,14 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("file", help="a .eml file, or - for standard input")
     parse.add_argument("--json", action="store_true", help="print one JSON object")
     parse.set_defaults(func=cmd_parse)
+
+    serve_cmd = sub.add_parser("serve", help="run the service (creates or upgrades the database first)")
+    serve_cmd.add_argument("--smtp", type=_hostport, metavar="HOST:PORT", help="SMTP listen address")
+    serve_cmd.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="the database")
+    db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    db_sub.add_parser("upgrade", help="apply the Alembic migrations").set_defaults(func=cmd_db_upgrade)
 
     rules = sub.add_parser("rules", help="rule packs")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
@@ -251,5 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TriageError as exc:
         print(f"triage: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except SQLAlchemyError as exc:
+        print(f"triage: database error ({type(exc).__name__}); check TRIAGE_DATABASE_URL", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
