@@ -191,6 +191,16 @@ def parse_mail(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> ParsedMail:
         raise ParseFailure(f"MIME structure cannot be parsed: {exc}") from exc
     except RecursionError as exc:
         raise ParseFailure("MIME nesting too deep to parse") from exc
+    except (AttributeError, TypeError, ValueError, IndexError, LookupError) as exc:
+        # mail-parser's own post-processing crashed (e.g. its epilogue search on a report whose
+        # boundary it could not find): read the structure with the stdlib alone.
+        defects.append(f"MailParserCrashed: {type(exc).__name__}")
+        try:
+            msg = email.message_from_bytes(raw)
+        except RecursionError as inner:
+            raise ParseFailure("MIME nesting too deep to parse") from inner
+        mp_defects = [type(defect).__name__ for part in msg.walk() for defect in part.defects]
+        mp_attachments = []
     if msg is None:
         msg = email.message_from_bytes(raw)
     defects.extend(sorted(str(category) for category in mp_defects))
@@ -233,9 +243,11 @@ def parse_mail(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> ParsedMail:
         ctype = part.get_content_type().lower()
         attachment = _is_attachment(part) or ctype.startswith("message/")
         filename = _filename(part)
-        if ctype.startswith("text/") and not attachment:
+        # No or an illegal boundary: the stdlib found no parts; read the payload as text (§4).
+        unsplit = ctype.startswith("multipart/") and not part.is_multipart()
+        if (ctype.startswith("text/") or unsplit) and not attachment:
             text, how, size = _decode_part(part)
-            if ctype == "text/plain" and plain is None and text.strip():
+            if (ctype == "text/plain" or unsplit) and plain is None and text.strip():
                 plain = (text, how)
             elif ctype == "text/html" and html is None and text.strip():
                 html = (text, how)
