@@ -365,11 +365,14 @@ def _scan_emails(lines: list[str], timeouts: list[str]) -> list[_Candidate]:
 
 def _email_pieces(text: str) -> list[str]:
     """A labelled e-mail value: the addresses in it, or the whole value when none parses."""
-    tokens = _EMAIL_TOKEN.findall(text)
-    if tokens:
-        return tokens
-    pieces = [piece for piece in regex.split(r"[ 、,;/](?=[^ ]*@)", text) if piece.strip()]
-    return [piece.strip() for piece in pieces] or [text]
+    out: list[str] = []
+    for piece in regex.split(r"[ 、,;/](?=[^ ]*@)", text):
+        tokens = _EMAIL_TOKEN.findall(piece)
+        if tokens:
+            out += tokens
+        elif "@" in piece:
+            out.append(piece.strip())  # a broken address beside good ones is still reported
+    return out or [text]
 
 
 class _Collector:
@@ -452,6 +455,14 @@ def extract(
     _infer_carrier(extraction, rules, collector)
     _resolve_carrier_ids(extraction, deferred, collector)
     _imply_payment(extraction)
+    # decisions.md: an invalid candidate of a single-valued field is reported only when no valid
+    # value was found (a list keeps every invalid one: a bad e-mail may be the registered address).
+    extraction.invalid = [
+        item
+        for item in extraction.invalid
+        if not extraction.has_valid(item.field)
+        or (item.field in rules.fields and rules.fields[item.field].is_list)
+    ]
     return extraction
 
 

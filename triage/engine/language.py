@@ -1,7 +1,7 @@
 """The reply language: English when the member's own words are English (product.md "Language").
 
-Lines of a pasted Japanese form (bulleted or `label: value` lines) do not count; addresses and
-URLs are not words. The member's prose decides; with no prose, the subject they wrote; else ja.
+Addresses and URLs are not words. The member's prose decides; with no prose, the form lines
+(bulleted or `label: value` lines), each by the language of its label; else the subject; else ja.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ _JAPANESE = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}ー]")
 _LATIN_WORD = regex.compile(r"[A-Za-z]{2,}")
 _NOT_WORDS = regex.compile(r"\S+@\S+|https?://\S+|www\.\S+")
 _FORM_LINE = regex.compile(r"^[ \t\u3000]*(?:[・･•●○◆◇■□▼▽▲△◎★☆※【①-⑳]|[^:：\n]{1,30}[:：])")
+_FORM_LABEL = regex.compile(r"^[ \t\u3000]*[・･•●○◆◇■□▼▽▲△◎★☆※【①-⑳]*[ ]?(?P<label>[^:：\n]{1,30})[:：]")
 _SUBJECT_PREFIX = regex.compile(r"^(?:(?:re|fw|fwd|aw)\s*[:：]\s*)+", regex.IGNORECASE)
 
 
@@ -29,16 +30,29 @@ def _classify(line: str) -> str | None:
     return None
 
 
+def _form_kind(line: str) -> str | None:
+    """A form line speaks the language of the label the member typed, not of the value (a name)."""
+    match = _FORM_LABEL.match(_NOT_WORDS.sub(" ", line))
+    if match is not None:
+        label = match.group("label")
+        if _JAPANESE.search(label):
+            return "ja"
+        if _LATIN_WORD.search(label):
+            return "en"
+    return _classify(line)
+
+
 def text_language(text: str, subject: str = "") -> str:
     prose = {"en": 0, "ja": 0}
     form = {"en": 0, "ja": 0}
     for line in text.split("\n"):
-        kind = _classify(line)
-        if kind is None:
-            continue
         if _FORM_LINE.match(line):
-            form[kind] += 1
-        else:
+            kind = _form_kind(line)
+            if kind is not None:
+                form[kind] += 1
+            continue
+        kind = _classify(line)
+        if kind is not None:
             prose[kind] += 1
     if prose["en"] or prose["ja"]:
         return "en" if prose["en"] > prose["ja"] else "ja"
