@@ -15,7 +15,6 @@ from triage.engine.extract import Extraction, extract
 from triage.engine.language import reply_language
 from triage.engine.requirements import evaluate
 from triage.engine.spec import RuleSet
-from triage.parsing.mime import parse_mail
 from triage.parsing.model import ParsedMail
 from triage.routing import Route, route
 from triage.screening import ScreenResult, screen
@@ -106,9 +105,3 @@ def judge(
         template if recipient else None,
         notes=screening.notes,
     )
-
-
-def judge_bytes(
-    raw: bytes, *, envelope_to: str | None, settings: Settings, rules: RuleSet, today: dt.date
-) -> Verdict:
-    return judge(parse_mail(raw), envelope_to=envelope_to, settings=settings, rules=rules, today=today)

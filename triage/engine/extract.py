@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import jaconv
@@ -24,7 +24,7 @@ import regex
 
 from triage.engine.fields import VALIDATORS, Bad, FieldContext, Ok
 from triage.engine.normalize import for_report
-from triage.engine.spec import CARRIER_ID, CARRIER_ID_FIELDS, FieldDef, RuleSet
+from triage.engine.spec import CARRIER_ID, CARRIER_ID_FIELDS, RuleSet
 
 PATTERN_TIMEOUT = 0.05  # seconds per pattern per mail (parsing.md §8)
 
@@ -451,7 +451,7 @@ def extract(
             continue
         collector.validate(candidate.target, candidate.text, candidate.line, candidate.source)
     _derive(extraction, rules, collector)
-    _emails_in_order(extraction, candidates)
+    _emails_in_order(extraction)
     _infer_carrier(extraction, rules, collector)
     _resolve_carrier_ids(extraction, deferred, collector)
     _imply_payment(extraction)
@@ -480,7 +480,7 @@ def _derive(extraction: Extraction, rules: RuleSet, collector: _Collector) -> No
                 break
 
 
-def _emails_in_order(extraction: Extraction, candidates: list[_Candidate]) -> None:
+def _emails_in_order(extraction: Extraction) -> None:
     """E-mails are listed in order of first appearance in the text, whatever found them."""
     items = extraction.found.get("emails")
     if items:
@@ -539,15 +539,3 @@ def _imply_payment(extraction: Extraction) -> None:
         extraction.found["payment_method"] = [
             Found("payment_method", "carrier", item.written, item.line, "inferred")
         ]
-
-
-def field_order(rules: RuleSet) -> list[str]:
-    return list(rules.fields)
-
-
-def sensitive_fields(rules: RuleSet) -> Mapping[str, bool]:
-    return {key: definition.sensitive for key, definition in rules.fields.items()}
-
-
-def examples_of(definition: FieldDef) -> Iterable[tuple[str, object]]:
-    return ((example.text, example.value) for example in definition.examples)
