@@ -32,6 +32,44 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
 
 
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from exc
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _limits(
+    env: Mapping[str, str], name: str, default: tuple[tuple[int, int], ...]
+) -> tuple[tuple[int, int], ...]:
+    """ "3/600,10/86400": at most 3 in 600 seconds and 10 in 86,400 seconds."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    out = []
+    for item in raw.split(","):
+        count, sep, seconds = item.strip().partition("/")
+        if not sep or not count.strip().isdigit() or not seconds.strip().isdigit():
+            raise ConfigError(f"{name} must look like 3/600,10/86400, not {raw!r}")
+        out.append((int(count), int(seconds)))
+    return tuple(out)
+
+
 def _hostport(env: Mapping[str, str], name: str, default: str) -> tuple[str, int]:
     raw = env.get(name, default).strip()
     host, sep, port = raw.rpartition(":")
@@ -65,6 +103,29 @@ class Settings:
     shutdown_grace_seconds: int = 30
     # SQLite waits this long for another writer before the ingress answers 451 (ingress.md §4).
     sqlite_busy_timeout_ms: int = 5000
+    # Worker (architecture.md "worker"): a claimed row is reclaimable after its lease; a row that
+    # failed this many times is parked as failed; transport duplicates are looked for this far back.
+    worker_lease_seconds: int = 300
+    worker_max_attempts: int = 5
+    worker_idle_seconds: float = 0.5
+    duplicate_window_days: int = 7
+    # Follow-ups by "same sender, same mailbox" match a waiting case at most this old (autoreply.md §5).
+    followup_max_age_days: int = 30
+    # Reply sender (autoreply.md §3, §4). Relay STARTTLS and login are optional.
+    relay_starttls: bool = False
+    relay_username: str = ""
+    relay_password: str = ""
+    # MAIL FROM of our replies: "" is the null reverse-path (no bounces can loop back).
+    reply_envelope_from: str = ""
+    sender_retry_base_seconds: float = 60.0
+    sender_retry_cap_seconds: float = 1800.0
+    sender_give_up_seconds: int = 24 * 3600
+    sender_lease_seconds: int = 300
+    sender_timeout_seconds: float = 60.0
+    # Per envelope sender (lower-cased, across mailboxes): (count, window seconds) sliding windows.
+    reply_rate_limits: tuple[tuple[int, int], ...] = ((3, 600), (10, 86400))
+    # More replies than this in the window stops the sender (a loop or a flood): (count, seconds).
+    reply_breaker: tuple[int, int] = (500, 600)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -90,4 +151,24 @@ class Settings:
             smtp_hostname=env.get("TRIAGE_SMTP_HOSTNAME", cls.smtp_hostname).strip(),
             shutdown_grace_seconds=_int(env, "TRIAGE_SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds),
             sqlite_busy_timeout_ms=_int(env, "TRIAGE_SQLITE_BUSY_TIMEOUT_MS", cls.sqlite_busy_timeout_ms),
+            worker_lease_seconds=_int(env, "TRIAGE_WORKER_LEASE_SECONDS", cls.worker_lease_seconds),
+            worker_max_attempts=_int(env, "TRIAGE_WORKER_MAX_ATTEMPTS", cls.worker_max_attempts),
+            worker_idle_seconds=_float(env, "TRIAGE_WORKER_IDLE_SECONDS", cls.worker_idle_seconds),
+            duplicate_window_days=_int(env, "TRIAGE_DUPLICATE_WINDOW_DAYS", cls.duplicate_window_days),
+            followup_max_age_days=_int(env, "TRIAGE_FOLLOWUP_MAX_AGE_DAYS", cls.followup_max_age_days),
+            relay_starttls=_bool(env, "TRIAGE_RELAY_STARTTLS", cls.relay_starttls),
+            relay_username=env.get("TRIAGE_RELAY_USERNAME", "").strip(),
+            relay_password=env.get("TRIAGE_RELAY_PASSWORD", ""),
+            reply_envelope_from=env.get("TRIAGE_REPLY_ENVELOPE_FROM", "").strip(),
+            sender_retry_base_seconds=_float(
+                env, "TRIAGE_SENDER_RETRY_BASE_SECONDS", cls.sender_retry_base_seconds
+            ),
+            sender_retry_cap_seconds=_float(
+                env, "TRIAGE_SENDER_RETRY_CAP_SECONDS", cls.sender_retry_cap_seconds
+            ),
+            sender_give_up_seconds=_int(env, "TRIAGE_SENDER_GIVE_UP_SECONDS", cls.sender_give_up_seconds),
+            sender_lease_seconds=_int(env, "TRIAGE_SENDER_LEASE_SECONDS", cls.sender_lease_seconds),
+            sender_timeout_seconds=_float(env, "TRIAGE_SENDER_TIMEOUT_SECONDS", cls.sender_timeout_seconds),
+            reply_rate_limits=_limits(env, "TRIAGE_REPLY_RATE_LIMITS", cls.reply_rate_limits),
+            reply_breaker=_limits(env, "TRIAGE_REPLY_BREAKER", (cls.reply_breaker,))[0],
         )

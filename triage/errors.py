@@ -42,3 +42,23 @@ class RulePackError(TriageError):
 
 class StoreUnavailable(TriageError):
     """The database cannot take the write right now (down, locked, read-only)."""
+
+
+class ComposeError(TriageError):
+    """A reply cannot be composed safely (bad recipient, unsafe header); it is not sent."""
+
+
+class SendError(TriageError):
+    """The relay did not take a reply; ``reply_text`` is its answer or what went wrong."""
+
+    def __init__(self, reply_text: str) -> None:
+        super().__init__(reply_text)
+        self.reply_text = reply_text
+
+
+class TransientSendError(SendError):
+    """A 4xx reply or a connection problem: try again later."""
+
+
+class PermanentSendError(SendError):
+    """A 5xx reply (or an address that must never be tried): do not try again."""

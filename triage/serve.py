@@ -1,43 +1,102 @@
-"""`triage serve`: one process on one event loop (architecture.md "Processes").
+"""`triage serve`: ingress, worker and reply sender in one process on one event loop.
 
-This slice runs the SMTP ingress: mail to configured mailboxes is stored before 250. The worker,
-the reply sender and the staff UI join this process as they land (issue 4 onwards); until then
-stored mail waits in `inbound_messages`, which is safe: it is durable and claimable later.
+The database is upgraded first. ``only`` picks parts for production, where each part runs as
+its own process (any number of workers and senders against one PostgreSQL; SQLite allows one
+worker). SIGTERM or SIGINT: the ingress stops accepting (421) and lets DATA in progress finish,
+the worker finishes the mail in hand, the sender the delivery in hand; then the process exits 0.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+from collections.abc import Collection
+from typing import Final
 
+from triage.clock import SystemClock
 from triage.config import Settings
 from triage.db.engine import make_engine, session_factory
 from triage.db.migrate import upgrade
 from triage.engine.spec import RuleSet
-from triage.ingress.server import start_ingress
+from triage.errors import ConfigError
+from triage.ingress.server import IngressServer, start_ingress
 from triage.ingress.store import InboundStore
+from triage.outbound.sender import Sender, SmtpTransport
+from triage.worker.loop import Worker
 
 log = logging.getLogger(__name__)
 
+PARTS: Final = ("ingress", "worker", "sender")
 
-async def _serve(settings: Settings, rules: RuleSet, host: str, port: int) -> None:
+
+def _say(message: str) -> None:
+    print(f"triage: {message}", flush=True)
+
+
+async def _serve(
+    settings: Settings,
+    rules: RuleSet,
+    host: str,
+    port: int,
+    parts: Collection[str],
+) -> None:
     engine = make_engine(settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    sessions = session_factory(engine)
+    clock = SystemClock()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    tasks: list[asyncio.Task[None]] = []
+    ingress: IngressServer | None = None
     try:
-        store = InboundStore(session_factory(engine))
-        ingress = await start_ingress(settings, store, rules.mailboxes, host, port)
-        bound_host, bound_port = ingress.address
-        print(f"triage: SMTP ingress on {bound_host}:{bound_port} for {', '.join(sorted(rules.mailboxes))}")
-        print("triage: the worker and reply sender are not part of this build yet: stored mail waits")
-        print("triage: SIGTERM or Ctrl-C stops accepting, finishes DATA in progress and exits", flush=True)
-        await ingress.serve_until_signalled(grace=float(settings.shutdown_grace_seconds))
+        if "ingress" in parts:
+            ingress = await start_ingress(settings, InboundStore(sessions), rules.mailboxes, host, port)
+            bound_host, bound_port = ingress.address
+            _say(f"SMTP ingress on {bound_host}:{bound_port} for {', '.join(sorted(rules.mailboxes))}")
+        if "worker" in parts:
+            worker = Worker(sessions, settings, rules, clock=clock)
+            tasks.append(asyncio.create_task(worker.run(stop), name="worker"))
+            _say(f"worker {worker.name} is processing stored mail")
+        if "sender" in parts:
+            if settings.relay is None:
+                _say("no relay configured (TRIAGE_RELAY=host:port): replies wait in the outbox")
+            else:
+                sender = Sender(sessions, settings, SmtpTransport(settings), clock=clock)
+                tasks.append(asyncio.create_task(sender.run(stop), name="sender"))
+                relay_host, relay_port = settings.relay
+                _say(f"sending replies through {relay_host}:{relay_port}")
+        _say("SIGTERM or Ctrl-C stops: accepting ends, work in progress finishes")
+        await stop.wait()
+        _say("stopping")
+        if ingress is not None:
+            await ingress.shutdown(grace=float(settings.shutdown_grace_seconds))
+        for task in tasks:
+            await task
     finally:
+        stop.set()
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
         engine.dispose()
+    _say("stopped")
 
 
-def serve(settings: Settings, rules: RuleSet, host: str, port: int) -> None:
+def serve(
+    settings: Settings, rules: RuleSet, host: str, port: int, only: Collection[str] | None = None
+) -> None:
+    parts = tuple(only or PARTS)
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        raise ConfigError(f"unknown part {unknown[0]!r}: choose from {', '.join(PARTS)}")
+    if "sender" in parts and only and settings.relay is None:
+        raise ConfigError("--only sender needs a relay: set TRIAGE_RELAY=host:port")
     upgrade(settings.database_url)
-    print(f"triage: database {_redacted(settings.database_url)} is at the latest migration", flush=True)
-    asyncio.run(_serve(settings, rules, host, port))
+    _say(f"database {_redacted(settings.database_url)} is at the latest migration")
+    asyncio.run(_serve(settings, rules, host, port, parts))
 
 
 def _redacted(url: str) -> str:

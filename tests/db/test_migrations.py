@@ -17,7 +17,7 @@ from triage.db.engine import make_engine
 
 pytestmark = pytest.mark.db
 
-HEAD = "0001"
+HEAD = "0002"
 
 
 def _tables(url: str) -> set[str]:
@@ -32,7 +32,14 @@ def test_upgrade_head_then_models_and_migrations_agree(db_url: str) -> None:
     assert migrate.current_heads(db_url) == ()
     migrate.upgrade(db_url)
     assert migrate.current_heads(db_url) == (HEAD,)
-    assert {"inbound_messages", "alembic_version"} <= _tables(db_url)
+    assert {
+        "inbound_messages",
+        "cases",
+        "case_values",
+        "case_events",
+        "outbound_messages",
+        "alembic_version",
+    } <= _tables(db_url)
     migrate.check(db_url)
 
 
@@ -68,7 +75,10 @@ def test_indexes_and_constraints_have_conventional_names(migrated_db_url: str) -
         engine.dispose()
     assert indexes["ix_inbound_messages_status_id"] == ["status", "id"]
     assert indexes["ix_inbound_messages_sha256_received_at"] == ["sha256", "received_at"]
-    assert [fk["name"] for fk in foreign_keys] == ["fk_inbound_messages_duplicate_of_inbound_messages"]
+    assert sorted(str(fk["name"]) for fk in foreign_keys) == [
+        "fk_inbound_messages_case_id_cases",
+        "fk_inbound_messages_duplicate_of_inbound_messages",
+    ]
 
 
 @pytest.mark.slow
@@ -92,3 +102,15 @@ def test_revision_files_are_date_prefixed() -> None:
     names = sorted(path.name for path in (PROJECT_ROOT / "migrations" / "versions").glob("*.py"))
     assert names
     assert all(re.fullmatch(r"\d{4}_\d{2}_\d{2}_\d{4}_[a-z0-9_]+\.py", name) for name in names), names
+
+
+def test_each_revision_steps_down_and_up(db_url: str) -> None:
+    """Every revision's downgrade undoes its upgrade (Mailman's test_migrations walk)."""
+    migrate.upgrade(db_url, "0001")
+    migrate.upgrade(db_url, "0002")
+    migrate.downgrade(db_url, "0001")
+    assert migrate.current_heads(db_url) == ("0001",)
+    assert "cases" not in _tables(db_url)
+    assert "inbound_messages" in _tables(db_url)
+    migrate.upgrade(db_url)
+    migrate.check(db_url)

@@ -1,4 +1,8 @@
-"""Typed models. For now: the inbound queue the SMTP ingress writes and the worker claims."""
+"""Typed models: the inbound queue, cases with their values and history, and the reply outbox.
+
+Personal data lives in ``inbound_messages.raw``, ``case_values`` and ``outbound_messages``;
+``case_events`` hold field names and decisions, never values, so history can be shown freely.
+"""
 
 from __future__ import annotations
 
@@ -64,6 +68,22 @@ class InboundMessage(Base):
     duplicate_of: Mapped[int | None] = mapped_column(
         sa.ForeignKey("inbound_messages.id", ondelete="SET NULL")
     )
+    # "smtp" (the ingress) or "ingest" (`triage ingest`: the file's own Return-Path is used).
+    origin: Mapped[str] = mapped_column(sa.String(16), default="smtp", server_default="smtp")
+    # The worker's claim token while processing: a worker only finishes rows it still owns.
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    # Filled by the worker when the row is done.
+    processed_at: Mapped[dt.datetime | None]
+    decision: Mapped[str | None] = mapped_column(sa.String(32))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    mailbox: Mapped[str | None] = mapped_column(sa.String(64))
+    # The mail's Message-ID (angle brackets removed, capped at 255): threading looks it up.
+    message_id: Mapped[str | None] = mapped_column(sa.String(255), index=True)
+    # SHA-256 of the member's own text, normalised: identical re-submissions share it.
+    text_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    # Screening notes, weak signals, From/envelope differences: short strings for staff.
+    notes: Mapped[list[str]] = mapped_column(sa.JSON, default=list, server_default="[]")
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="SET NULL"), index=True)
 
     def __repr__(self) -> str:  # no addresses, no body: reprs end up in logs
         return f"<InboundMessage id={self.id} status={self.status} size={self.size}>"
@@ -71,3 +91,151 @@ class InboundMessage(Base):
     def envelope_key(self) -> tuple[str, tuple[str, ...]]:
         """MAIL FROM and the sorted RCPTs: with sha256, what makes two rows the same delivery."""
         return self.mail_from, tuple(sorted(self.rcpt_tos))
+
+
+class CaseStatus(enum.Enum):
+    """Where a request stands (stored by value)."""
+
+    NEEDS_INFO = "needs_info"  # waiting for the member to send what is missing
+    ICLOUD_REJECTED = "icloud_rejected"  # waiting for the member to write from another address
+    QUEUED = "queued"  # complete: in the staff queue
+    RESOLVED = "resolved"  # closed by staff; a later mail opens a new case linked to this one
+
+
+#: Statuses in which a case still takes the member's follow-ups.
+OPEN_CASE_STATUSES: tuple[CaseStatus, ...] = (
+    CaseStatus.NEEDS_INFO,
+    CaseStatus.ICLOUD_REJECTED,
+    CaseStatus.QUEUED,
+)
+
+
+class Case(Base):
+    """One member request: merged fields (see :class:`CaseValue`), the verdict, the history."""
+
+    __tablename__ = "cases"
+    __table_args__ = (sa.Index("ix_cases_mailbox_sender_status", "mailbox", "sender", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Short reference printed in replies (`受付番号: 7Q4K-2M`); a follow-up may quote it.
+    reference: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    mailbox: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[CaseStatus]
+    # Where replies go (the envelope sender of the first mail), lower-cased.
+    sender: Mapped[str] = mapped_column(sa.String(320))
+    language: Mapped[str] = mapped_column(sa.String(8))
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    # The last verdict on the merged fields.
+    reason: Mapped[str] = mapped_column(sa.Text)
+    missing: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    invalid: Mapped[list[str]] = mapped_column(sa.JSON, default=list)  # blocking field names
+    # A mail to a resolved case opens a new case that points back to it.
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="SET NULL"))
+
+    def __repr__(self) -> str:
+        return f"<Case id={self.id} {self.mailbox} status={self.status}>"
+
+
+class CaseValue(Base):
+    """One value a mail gave for a field of a case: its provenance and, once replaced, its history.
+
+    ``current`` marks the values the case holds now (several for list fields such as emails);
+    a replaced value stays with ``current = False`` and ``superseded_by`` the mail that changed it.
+    Invalid values (``valid = False``) are kept with their reason while they still block.
+    """
+
+    __tablename__ = "case_values"
+    __table_args__ = (sa.Index("ix_case_values_case_id_field", "case_id", "field"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(sa.String(64))
+    # The normal form (str, int, ...); None for an invalid value.
+    value: Mapped[object | None] = mapped_column(sa.JSON)
+    written: Mapped[str] = mapped_column(sa.Text)  # as the member wrote it
+    valid: Mapped[bool]
+    reason_ja: Mapped[str | None] = mapped_column(sa.Text)
+    reason_en: Mapped[str | None] = mapped_column(sa.Text)
+    source: Mapped[str] = mapped_column(sa.String(16))  # label, inline, prose, scan, compound, inferred
+    line: Mapped[int]  # 1-based line of the mail's own text
+    inbound_id: Mapped[int] = mapped_column(sa.ForeignKey("inbound_messages.id", ondelete="CASCADE"))
+    recorded_at: Mapped[dt.datetime]
+    current: Mapped[bool] = mapped_column(default=True)
+    superseded_by: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("inbound_messages.id", ondelete="SET NULL")
+    )
+
+    def __repr__(self) -> str:  # never the value
+        return f"<CaseValue case={self.case_id} field={self.field} current={self.current}>"
+
+
+class CaseEvent(Base):
+    """The history of a case, append-only: what happened, when, from which mail or reply.
+
+    ``detail`` holds field names, decisions and reasons, never a field value or an address.
+    """
+
+    __tablename__ = "case_events"
+    __table_args__ = (sa.Index("ix_case_events_case_id_id", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime]
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    inbound_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inbound_messages.id", ondelete="SET NULL"))
+    outbound_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("outbound_messages.id", ondelete="SET NULL")
+    )
+    detail: Mapped[dict[str, object]] = mapped_column(sa.JSON, default=dict)
+
+
+class OutboundStatus(enum.Enum):
+    """Where a reply is in the outbox (stored by value)."""
+
+    PENDING = "pending"  # waiting to be sent (or to be retried at next_attempt_at)
+    SENDING = "sending"  # claimed by a sender until lease_until
+    SENT = "sent"  # the relay accepted it
+    DEAD = "dead"  # given up: a 5xx, too old, or the sender stopped mid-delivery (never resent)
+    SUPPRESSED = "suppressed"  # never sent: rate limit or a send-side guard; reason in last_error
+
+
+class OutboundMessage(Base):
+    """One rendered reply, composed in the worker's transaction and delivered by the sender."""
+
+    __tablename__ = "outbound_messages"
+    __table_args__ = (
+        sa.Index("ix_outbound_messages_status_next_attempt_at", "status", "next_attempt_at"),
+        sa.Index("ix_outbound_messages_to_addr_created_at", "to_addr", "created_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="SET NULL"), index=True)
+    inbound_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inbound_messages.id", ondelete="SET NULL"))
+    template: Mapped[str] = mapped_column(sa.String(32))
+    language: Mapped[str] = mapped_column(sa.String(8))
+    to_addr: Mapped[str] = mapped_column(sa.String(320))  # lower-cased; the one recipient
+    from_addr: Mapped[str] = mapped_column(sa.String(320))
+    subject: Mapped[str] = mapped_column(sa.Text)
+    body: Mapped[str] = mapped_column(sa.Text)
+    # Ours, `<r.{id}.{random}@{our domain}>` without the brackets; unique, so follow-ups thread.
+    message_id: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    # The composed message (RFC 5322 bytes) exactly as it will be sent.
+    raw: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    status: Mapped[OutboundStatus] = mapped_column(
+        default=OutboundStatus.PENDING, server_default=OutboundStatus.PENDING.value
+    )
+    created_at: Mapped[dt.datetime]
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[dt.datetime]
+    # Past this time a reply still not accepted is dead-lettered (default 24 h after created_at).
+    give_up_at: Mapped[dt.datetime]
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    lease_until: Mapped[dt.datetime | None]
+    sent_at: Mapped[dt.datetime | None]
+    # The relay's last reply or the reason it was not sent; never contains the body.
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+
+    def __repr__(self) -> str:
+        return f"<OutboundMessage id={self.id} status={self.status} template={self.template}>"

@@ -58,6 +58,7 @@ class InboundStore:
         *,
         mail_options: Sequence[str] = (),
         tls: bool = False,
+        origin: str = "smtp",
     ) -> int:
         """Store the message and return its row id once the commit has returned.
 
@@ -80,6 +81,8 @@ class InboundStore:
             has_bare_line_ends=has_bare_line_ends(raw),
             status=InboundStatus.PENDING,
             attempts=0,
+            origin=origin,
+            notes=[],
         )
         try:
             with self._sessions() as session:

@@ -1,0 +1,551 @@
+"""The sender against a real SMTP relay (aiosmtpd on loopback), on SQLite and PostgreSQL.
+
+The clock is fixed and moved by hand, so backoff, give-up and leases are exact; the relay is a
+real server on a free port that can be down, answer 4xx/5xx at RCPT or DATA, or accept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email
+import email.policy
+import logging
+import socket
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from sqlalchemy.orm import Session, sessionmaker
+
+from triage.clock import FixedClock
+from triage.config import Settings
+from triage.db.engine import make_engine, session_factory
+from triage.db.models import Case, CaseEvent, CaseStatus, OutboundMessage, OutboundStatus
+from triage.errors import PermanentSendError, TransientSendError
+from triage.outbound.outbox import enqueue_reply
+from triage.outbound.render import RenderedReply
+from triage.outbound.sender import STOPPED_DURING_DELIVERY, DeliveryResult, Sender, SmtpTransport
+
+NOW = dt.datetime(2026, 11, 21, 9, 0, tzinfo=dt.UTC)
+MEMBER = "member@example.com"
+SUBJECT = "受付のお知らせ"
+
+
+# -- the relay --------------------------------------------------------------------------------
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    content: bytes
+
+
+@dataclass
+class RelayHandler:
+    """Records what it accepts; ``rcpt_reply`` / ``data_reply`` make it refuse instead."""
+
+    rcpt_reply: str | None = None
+    data_reply: str | None = None
+    data_delay: float = 0.0
+    mail_froms: list[str] = field(default_factory=list)
+    received: list[Received] = field(default_factory=list)
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
+    ) -> str:
+        self.mail_froms.append(address)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if self.rcpt_reply:
+            return self.rcpt_reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
+        if self.data_reply:
+            return self.data_reply
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content)))
+        return "250 2.0.0 OK"
+
+    def message_ids(self) -> list[str]:
+        return [str(parse(r.content)["Message-ID"]).strip("<>") for r in self.received]
+
+
+class Relay:
+    """An aiosmtpd server on 127.0.0.1:``port``, started and stopped by the test."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.handler = RelayHandler()
+        self._controller: Controller | None = None
+
+    def start(self) -> Relay:
+        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+def relay() -> Iterator[Relay]:
+    """Not started: nothing listens on its port until the test calls ``start()``."""
+    made = Relay(free_port())
+    try:
+        yield made
+    finally:
+        made.stop()
+
+
+def parse(raw: bytes) -> email.message.EmailMessage:
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(msg, email.message.EmailMessage)
+    return msg
+
+
+# -- database and outbox ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def sessions(migrated_db_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(migrated_db_url)
+    try:
+        yield session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+def settings_for(relay: Relay, **changes: Any) -> Settings:
+    base = Settings(
+        our_domain="triage.example",
+        instance_id="sender-test",
+        relay=("127.0.0.1", relay.port),
+        sender_timeout_seconds=5.0,
+        sender_retry_base_seconds=60.0,
+        sender_retry_cap_seconds=150.0,
+        sender_give_up_seconds=3600,
+        sender_lease_seconds=300,
+    )
+    return replace(base, **changes)
+
+
+def add_case(session: Session) -> int:
+    case = Case(
+        reference="SEND-01",
+        mailbox="secure_jo1",
+        status=CaseStatus.QUEUED,
+        sender=MEMBER,
+        language="ja",
+        created_at=NOW,
+        updated_at=NOW,
+        reason="complete",
+        missing=[],
+        invalid=[],
+    )
+    session.add(case)
+    session.flush()
+    return case.id
+
+
+def queue(
+    sessions: sessionmaker[Session], settings: Settings, to: str = MEMBER, *, with_case: bool = False
+) -> tuple[int, int | None]:
+    """One committed pending reply: (outbound id, case id)."""
+    with sessions() as session:
+        case_id = add_case(session) if with_case else None
+        row = enqueue_reply(
+            session,
+            reply=RenderedReply("queued", "ja", to, "secure_jo1@example.jp", SUBJECT, "本文です。\n"),
+            case_id=case_id,
+            inbound_id=None,
+            in_reply_to="<orig.1@mail.example.com>",
+            references=(),
+            settings=settings,
+            now=NOW,
+        )
+        assert row.status is OutboundStatus.PENDING
+        session.commit()
+        return row.id, case_id
+
+
+def load(sessions: sessionmaker[Session], row_id: int) -> OutboundMessage:
+    with sessions() as session:
+        return session.get_one(OutboundMessage, row_id)
+
+
+def event_kinds(sessions: sessionmaker[Session], case_id: int) -> list[str]:
+    with sessions() as session:
+        stmt = sa.select(CaseEvent.kind).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+        return list(session.scalars(stmt))
+
+
+def make_sender(
+    sessions: sessionmaker[Session], settings: Settings, clock: FixedClock, name: str = "sender-1"
+) -> Sender:
+    return Sender(sessions, settings, SmtpTransport(settings), clock=clock, name=name)
+
+
+# -- tests ------------------------------------------------------------------------------------
+
+
+def test_relay_down_backoff_then_delivered_exactly_once(
+    sessions: sessionmaker[Session], relay: Relay, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="triage")
+    settings = settings_for(relay)
+    clock = FixedClock(NOW)
+    row_id, case_id = queue(sessions, settings, with_case=True)
+    assert case_id is not None
+    sender = make_sender(sessions, settings, clock)
+
+    # Relay down: nothing listens on the port.
+    [result] = sender.deliver_due()
+    assert result.outbound_id == row_id
+    assert result.status == "pending"
+    row = load(sessions, row_id)
+    assert row.status is OutboundStatus.PENDING
+    assert row.attempts == 1
+    assert row.last_error is not None
+    assert row.last_error.startswith("relay unreachable")
+    first_delay = (row.next_attempt_at - NOW).total_seconds()
+    assert 48 <= first_delay <= 72  # base 60 s, jitter 0.8-1.2
+
+    assert sender.deliver_due() == []  # not due yet
+    assert load(sessions, row_id).attempts == 1
+
+    # Second failing pass: the delay doubles.
+    clock.at = row.next_attempt_at
+    sender.deliver_due()
+    row = load(sessions, row_id)
+    assert row.attempts == 2
+    second_delay = (row.next_attempt_at - clock.at).total_seconds()
+    assert 96 <= second_delay <= 144
+    assert second_delay > first_delay
+
+    # Third: 240 s would be next, the cap (150 s) holds it.
+    clock.at = row.next_attempt_at
+    sender.deliver_due()
+    row = load(sessions, row_id)
+    assert row.attempts == 3
+    third_delay = (row.next_attempt_at - clock.at).total_seconds()
+    assert 120 <= third_delay <= 180
+    assert row.status is OutboundStatus.PENDING
+
+    # Relay back on the same port.
+    relay.start()
+    assert sender.deliver_due() == []  # still not due
+    clock.at = row.next_attempt_at + dt.timedelta(seconds=1)
+    [result] = sender.deliver_due()
+    assert result == DeliveryResult(row_id, "sent", "sent")
+    row = load(sessions, row_id)
+    assert row.status is OutboundStatus.SENT
+    assert row.sent_at == clock.at
+    assert row.attempts == 4
+    assert row.last_error is None
+
+    [got] = relay.handler.received
+    assert got.mail_from == "<>"
+    assert relay.handler.mail_froms == ["<>"]
+    assert got.rcpt_tos == [MEMBER]
+    msg = parse(got.content)
+    assert msg["Message-ID"] == f"<{row.message_id}>"
+    assert msg["Auto-Submitted"] == "auto-replied"
+    assert msg["Subject"] == f"【自動送信】{SUBJECT}"
+    assert got.content.replace(b"\r\n", b"\n") == row.raw.replace(b"\r\n", b"\n")
+
+    for hours in (1, 30):
+        clock.at = NOW + dt.timedelta(hours=hours)
+        assert sender.deliver_due() == []
+    assert len(relay.handler.received) == 1
+    assert event_kinds(sessions, case_id) == [
+        "reply_queued",
+        "reply_retry",
+        "reply_retry",
+        "reply_retry",
+        "reply_sent",
+    ]
+    # Logs: ids and statuses only.
+    assert MEMBER not in caplog.text
+    assert SUBJECT not in caplog.text
+    assert f"reply {row_id} sent" in caplog.text
+
+
+@pytest.mark.parametrize("stage", ["rcpt", "data"])
+def test_relay_5xx_is_dead_at_once(sessions: sessionmaker[Session], relay: Relay, stage: str) -> None:
+    settings = settings_for(relay)
+    clock = FixedClock(NOW)
+    row_id, case_id = queue(sessions, settings, with_case=True)
+    assert case_id is not None
+    second_id, _ = queue(sessions, settings)  # queued before anyone knew the address was bad
+    relay.start()
+    setattr(relay.handler, f"{stage}_reply", "550 5.1.1 no such user")
+    sender = make_sender(sessions, settings, clock)
+
+    first, second = sender.deliver_due()
+    assert (first.outbound_id, first.status) == (row_id, "dead")
+    # The address is now known bad: the reply queued after it is not tried (60 days).
+    assert (second.outbound_id, second.status) == (second_id, "suppressed")
+    assert load(sessions, second_id).last_error == "recipient failed permanently within 60 days"
+    row = load(sessions, row_id)
+    assert row.status is OutboundStatus.DEAD
+    assert row.attempts == 1
+    assert row.last_error == "550 5.1.1 no such user"
+    assert relay.handler.received == []
+
+    setattr(relay.handler, f"{stage}_reply", None)
+    for hours in (1, 25):
+        clock.at = NOW + dt.timedelta(hours=hours)
+        assert sender.deliver_due() == []
+    assert relay.handler.received == []
+    assert load(sessions, row_id).attempts == 1
+    assert event_kinds(sessions, case_id) == ["reply_queued", "reply_dead"]
+    with sessions() as session:
+        dead = session.scalars(sa.select(CaseEvent).where(CaseEvent.kind == "reply_dead")).one()
+    assert dead.detail["code"] == "550"
+    assert MEMBER not in str(dead.detail)
+    assert relay.handler.mail_froms == ["<>"]  # one attempt in all
+
+
+@pytest.mark.parametrize("stage", ["rcpt", "data"])
+def test_relay_4xx_is_retried(sessions: sessionmaker[Session], relay: Relay, stage: str) -> None:
+    settings = settings_for(relay)
+    clock = FixedClock(NOW)
+    row_id, _ = queue(sessions, settings)
+    relay.start()
+    setattr(relay.handler, f"{stage}_reply", "451 4.3.0 try later")
+    sender = make_sender(sessions, settings, clock)
+
+    [result] = sender.deliver_due()
+    assert result.status == "pending"
+    row = load(sessions, row_id)
+    assert row.status is OutboundStatus.PENDING
+    assert row.last_error == "451 4.3.0 try later"
+    assert row.next_attempt_at > NOW
+
+    setattr(relay.handler, f"{stage}_reply", None)
+    clock.at = row.next_attempt_at
+    assert [r.status for r in sender.deliver_due()] == ["sent"]
+    assert relay.handler.message_ids() == [row.message_id]
+
+
+def test_past_give_up_is_dead(sessions: sessionmaker[Session], relay: Relay) -> None:
+    settings = settings_for(relay, sender_give_up_seconds=100)
+    clock = FixedClock(NOW)
+    row_id, _ = queue(sessions, settings)
+    sender = make_sender(sessions, settings, clock)
+    assert [r.status for r in sender.deliver_due()] == ["pending"]  # relay down
+
+    relay.start()
+    clock.at = NOW + dt.timedelta(seconds=101)
+    [result] = sender.deliver_due()
+    assert result.status == "dead"
+    row = load(sessions, row_id)
+    assert row.status is OutboundStatus.DEAD
+    assert row.last_error is not None
+    assert row.last_error.startswith("gave up after 1 attempts; last error: relay unreachable")
+    assert relay.handler.received == []
+    assert sender.deliver_due() == []
+
+
+def test_temporary_failure_past_give_up_is_dead(sessions: sessionmaker[Session], relay: Relay) -> None:
+    """The attempt began in time, the 4xx came back after give_up_at: dead, not rescheduled."""
+    settings = settings_for(relay, sender_give_up_seconds=100)
+    clock = FixedClock(NOW)
+    row_id, _ = queue(sessions, settings)
+    relay.start()
+    relay.handler.data_reply = "451 4.3.0 try later"
+    smtp = SmtpTransport(settings)
+
+    class SlowTransport:
+        def send(self, mail_from: str, to_addr: str, raw: bytes) -> None:
+            clock.at = NOW + dt.timedelta(seconds=200)
+            smtp.send(mail_from, to_addr, raw)
+
+    sender = Sender(sessions, settings, SlowTransport(), clock=clock, name="slow")
+    [result] = sender.deliver_due()
+    assert result.status == "dead"
+    row = load(sessions, row_id)
+    assert row.status is OutboundStatus.DEAD
+    assert row.last_error == "gave up after 1 attempts; last error: 451 4.3.0 try later"
+
+
+def test_stuck_in_sending_is_dead_not_resent(sessions: sessionmaker[Session], relay: Relay) -> None:
+    settings = settings_for(relay)
+    clock = FixedClock(NOW)
+    stale_id, case_id = queue(sessions, settings, with_case=True)
+    fresh_id, _ = queue(sessions, settings, to="other@example.com")
+    assert case_id is not None
+    with sessions() as session:
+        for row_id, lease in (
+            (stale_id, NOW - dt.timedelta(seconds=1)),
+            (fresh_id, NOW + dt.timedelta(minutes=4)),
+        ):
+            row = session.get_one(OutboundMessage, row_id)
+            row.status = OutboundStatus.SENDING
+            row.claimed_by = "crashed-sender"
+            row.lease_until = lease
+            row.attempts = 1
+        session.commit()
+    relay.start()
+    sender = make_sender(sessions, settings, clock)
+
+    [result] = sender.deliver_due()
+    assert result == DeliveryResult(stale_id, "dead", STOPPED_DURING_DELIVERY)
+    stale = load(sessions, stale_id)
+    assert stale.status is OutboundStatus.DEAD
+    assert stale.last_error == STOPPED_DURING_DELIVERY
+    assert event_kinds(sessions, case_id) == ["reply_queued", "reply_dead"]
+    assert load(sessions, fresh_id).status is OutboundStatus.SENDING  # its lease still holds
+
+    clock.at = NOW + dt.timedelta(hours=2)
+    assert [r.outbound_id for r in sender.deliver_due()] == [fresh_id]  # now expired: dead too
+    assert load(sessions, fresh_id).status is OutboundStatus.DEAD
+    assert sender.deliver_due() == []
+    assert relay.handler.received == []
+
+
+def test_breaker_stops_sending_and_leaves_rows_pending(
+    sessions: sessionmaker[Session], relay: Relay, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = settings_for(relay, reply_breaker=(2, 600))
+    clock = FixedClock(NOW)
+    ids = [queue(sessions, settings, to=f"member{i}@example.com")[0] for i in range(3)]
+    relay.start()
+    sender = make_sender(sessions, settings, clock)
+
+    with caplog.at_level(logging.ERROR, logger="triage"):
+        results = sender.deliver_due()
+    assert [r.status for r in results] == ["sent", "sent"]
+    assert sender.breaker_open
+    assert "breaker tripped" in caplog.text
+    assert load(sessions, ids[2]).status is OutboundStatus.PENDING
+    assert load(sessions, ids[2]).attempts == 0
+    assert len(relay.handler.received) == 2
+
+    clock.at = NOW + dt.timedelta(minutes=11)  # the window has passed
+    assert [r.outbound_id for r in sender.deliver_due()] == [ids[2]]
+    assert not sender.breaker_open
+    assert len(relay.handler.received) == 3
+
+
+def test_bad_address_is_never_handed_to_the_relay(sessions: sessionmaker[Session], relay: Relay) -> None:
+    settings = settings_for(relay)
+    clock = FixedClock(NOW)
+    row_id, _ = queue(sessions, settings)
+    with sessions() as session:
+        session.get_one(OutboundMessage, row_id).to_addr = "member@example.com\r\nRCPT TO:<evil@example.com>"
+        session.commit()
+    relay.start()
+    [result] = make_sender(sessions, settings, clock).deliver_due()
+    assert result.status == "dead"
+    assert relay.handler.mail_froms == []
+    with pytest.raises(PermanentSendError):
+        SmtpTransport(settings).send("", "a@b.example\r\nDATA", b"x")
+    with pytest.raises(TransientSendError):
+        SmtpTransport(replace(settings, relay=None)).send("", MEMBER, b"x")
+
+
+def test_two_senders_concurrently_send_each_row_once(migrated_db_url: str, relay: Relay) -> None:
+    engines = [make_engine(migrated_db_url) for _ in range(2)]
+    try:
+        makers = [session_factory(engine) for engine in engines]
+        settings = settings_for(relay)
+        clock = FixedClock(NOW)
+        ids = [queue(makers[0], settings, to=f"member{i}@example.com")[0] for i in range(24)]
+        relay.handler.data_delay = 0.02
+        relay.start()
+        senders = [make_sender(maker, settings, clock, name=f"sender-{n}") for n, maker in enumerate(makers)]
+        barrier = threading.Barrier(2)
+        done: dict[str, list[DeliveryResult]] = {}
+        errors: list[BaseException] = []
+
+        def work(sender: Sender) -> None:
+            try:
+                barrier.wait(5)
+                got: list[DeliveryResult] = []
+                while batch := sender.deliver_due(limit=5):
+                    got.extend(batch)
+                done[sender.name] = got
+            except BaseException as exc:  # reported by the main thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(s,)) for s in senders]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert not errors
+        assert all(r.status == "sent" for results in done.values() for r in results)
+        by_sender = {name: {r.outbound_id for r in results} for name, results in done.items()}
+        assert not by_sender["sender-0"] & by_sender["sender-1"]
+        assert by_sender["sender-0"] | by_sender["sender-1"] == set(ids)
+        counts = Counter(relay.handler.message_ids())
+        assert len(counts) == len(ids)
+        assert set(counts.values()) == {1}
+        if migrated_db_url.startswith("postgresql"):
+            assert by_sender["sender-0"] and by_sender["sender-1"]  # SKIP LOCKED: both did work
+        with makers[0]() as session:
+            statuses = set(session.scalars(sa.select(OutboundMessage.status)))
+        assert statuses == {OutboundStatus.SENT}
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
+def test_run_loop_delivers_survives_errors_and_stops(sessions: sessionmaker[Session], relay: Relay) -> None:
+    settings = settings_for(relay)
+    clock = FixedClock(NOW)
+    row_id, _ = queue(sessions, settings)
+    relay.start()
+    sender = make_sender(sessions, settings, clock)
+    sender.idle_seconds = 0.02
+    real_pass = sender.deliver_due
+    calls = Counter[str]()
+
+    def flaky_pass(limit: int = 50) -> list[DeliveryResult]:
+        calls["pass"] += 1
+        if calls["pass"] == 1:
+            raise RuntimeError("database went away")
+        return real_pass(limit)
+
+    sender.deliver_due = flaky_pass  # type: ignore[method-assign]
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(sender.run(stop))
+        for _ in range(500):
+            if relay.handler.received:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)
+        stop.set()
+        await asyncio.wait_for(task, 5)
+
+    asyncio.run(main())
+    assert calls["pass"] >= 3  # the failure, the delivery, at least one idle pass
+    assert load(sessions, row_id).status is OutboundStatus.SENT
+    assert len(relay.handler.received) == 1

@@ -1,0 +1,1 @@
+"""Cases: open, merge follow-ups, provenance."""

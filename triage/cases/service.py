@@ -1,0 +1,269 @@
+"""Cases: open one, merge a follow-up into it, rebuild its merged facts. Never commits.
+
+A case holds values with their provenance (:class:`CaseValue`: which mail gave which value).
+Merging a mail (architecture.md "cases"):
+- a new valid value of a single-valued field fills the gap, or, when it differs from the value
+  the case holds, replaces it; the old value stays, not current, with ``superseded_by`` the mail
+  that changed it;
+- list fields (e-mail addresses) are unioned;
+- a field's invalid values are those of the latest mail that mentions the field: a later mail
+  that gives the field again (valid or not) retires the earlier invalid values, so a member who
+  corrects an au id is not asked for it again, and a member who repeats the mistake is.
+The merged values are turned back into an :class:`Extraction`, so the same requirement code that
+`triage check` runs decides the case again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from triage.db.models import Case, CaseEvent, CaseStatus, CaseValue, InboundMessage
+from triage.decide import Decision
+from triage.engine.extract import Extraction, Found, Invalid
+from triage.engine.spec import RuleSet
+
+# Crockford's base32 without I, L, O, U: nothing a member can misread when retyping it.
+_REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_REFERENCE_DIGITS = "0123456789"
+_REFERENCE_LETTERS = "ABCDEFGHJKMNPQRSTVWXYZ"
+
+_STATUS_OF: dict[Decision, CaseStatus] = {
+    Decision.NEEDS_INFO: CaseStatus.NEEDS_INFO,
+    Decision.ICLOUD_REJECTED: CaseStatus.ICLOUD_REJECTED,
+    Decision.QUEUED: CaseStatus.QUEUED,
+}
+
+
+def status_for(decision: Decision) -> CaseStatus:
+    """The case status a verdict puts a case in (only the three verdicts that make cases)."""
+    try:
+        return _STATUS_OF[decision]
+    except KeyError:
+        raise ValueError(f"decision {decision.value!r} makes no case") from None
+
+
+def _candidate_reference() -> str:
+    """`7Q4K-2M`: six characters with at least one letter and one digit, so it is never a number."""
+    while True:
+        chars = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
+        if any(c in _REFERENCE_LETTERS for c in chars) and any(c in _REFERENCE_DIGITS for c in chars):
+            return f"{chars[:4]}-{chars[4:]}"
+
+
+def new_reference(session: Session) -> str:
+    """A reference no case has yet (32^6 ≈ 10^9 values; a clash is retried)."""
+    for _ in range(20):
+        candidate = _candidate_reference()
+        if session.scalar(sa.select(Case.id).where(Case.reference == candidate)) is None:
+            return candidate
+    raise RuntimeError("could not find an unused case reference in 20 tries")
+
+
+def add_event(
+    session: Session,
+    case: Case,
+    kind: str,
+    now: dt.datetime,
+    *,
+    inbound_id: int | None = None,
+    outbound_id: int | None = None,
+    detail: dict[str, object] | None = None,
+) -> CaseEvent:
+    """Append to the case's history. ``detail`` holds names and reasons, never values."""
+    event = CaseEvent(
+        case_id=case.id,
+        at=now,
+        kind=kind,
+        inbound_id=inbound_id,
+        outbound_id=outbound_id,
+        detail=dict(detail or {}),
+    )
+    session.add(event)
+    return event
+
+
+def open_case(
+    session: Session,
+    *,
+    mailbox: str,
+    sender: str,
+    language: str,
+    inbound: InboundMessage,
+    now: dt.datetime,
+    parent: Case | None = None,
+) -> Case:
+    """A new case for ``inbound``, with no values yet (see :func:`merge_values`) and no verdict."""
+    case = Case(
+        reference=new_reference(session),
+        mailbox=mailbox,
+        status=CaseStatus.NEEDS_INFO,
+        sender=sender.lower(),
+        language=language,
+        created_at=now,
+        updated_at=now,
+        reason="",
+        missing=[],
+        invalid=[],
+        parent_id=parent.id if parent is not None else None,
+    )
+    session.add(case)
+    session.flush()
+    inbound.case_id = case.id
+    add_event(
+        session,
+        case,
+        "opened",
+        now,
+        inbound_id=inbound.id,
+        detail={"follows_case": parent.id} if parent is not None else None,
+    )
+    return case
+
+
+def _current_values(session: Session, case_id: int) -> list[CaseValue]:
+    return list(
+        session.scalars(
+            sa.select(CaseValue)
+            .where(CaseValue.case_id == case_id, CaseValue.current.is_(True))
+            .order_by(CaseValue.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    added: tuple[str, ...]  # fields that had no valid value and now have one
+    changed: tuple[str, ...]  # single-valued fields whose value was replaced
+    invalid: tuple[str, ...]  # fields the mail gave only invalid values for
+
+
+def merge_values(
+    session: Session,
+    case: Case,
+    extraction: Extraction,
+    rules: RuleSet,
+    *,
+    inbound: InboundMessage,
+    now: dt.datetime,
+) -> MergeResult:
+    """Record the values of one mail's extraction in the case, with provenance."""
+    current = _current_values(session, case.id)
+    valid_by_field: dict[str, list[CaseValue]] = {}
+    invalid_by_field: dict[str, list[CaseValue]] = {}
+    for row in current:
+        (valid_by_field if row.valid else invalid_by_field).setdefault(row.field, []).append(row)
+
+    mentioned = set(extraction.found) | {item.field for item in extraction.invalid}
+    for field_name in mentioned:  # the latest mail mentioning a field owns its invalid values
+        for row in invalid_by_field.get(field_name, ()):
+            row.current = False
+            row.superseded_by = inbound.id
+
+    added: list[str] = []
+    changed: list[str] = []
+    for field_name, items in extraction.found.items():
+        if not items:
+            continue
+        field_def = rules.fields.get(field_name)
+        is_list = field_def.is_list if field_def is not None else False
+        held = valid_by_field.get(field_name, [])
+        held_values = [row.value for row in held]
+        if not held:
+            added.append(field_name)
+        if is_list:
+            for item in items:
+                if item.value not in held_values:
+                    session.add(_value_row(case, item, inbound, now))
+                    held_values.append(item.value)
+            continue
+        item = items[0]
+        if held_values and item.value in held_values:
+            continue  # the same value again: the first mail that gave it stays its source
+        if held:
+            changed.append(field_name)
+            for row in held:
+                row.current = False
+                row.superseded_by = inbound.id
+        session.add(_value_row(case, item, inbound, now))
+
+    only_invalid: list[str] = []
+    for bad in extraction.invalid:
+        session.add(_invalid_row(case, bad, inbound, now))
+        if bad.field not in extraction.found and bad.field not in only_invalid:
+            only_invalid.append(bad.field)
+    session.flush()
+    return MergeResult(tuple(sorted(added)), tuple(sorted(changed)), tuple(sorted(only_invalid)))
+
+
+def _value_row(case: Case, item: Found, inbound: InboundMessage, now: dt.datetime) -> CaseValue:
+    return CaseValue(
+        case_id=case.id,
+        field=item.field,
+        value=item.value,
+        written=item.written,
+        valid=True,
+        reason_ja=None,
+        reason_en=None,
+        source=item.source,
+        line=item.line,
+        inbound_id=inbound.id,
+        recorded_at=now,
+        current=True,
+    )
+
+
+def _invalid_row(case: Case, bad: Invalid, inbound: InboundMessage, now: dt.datetime) -> CaseValue:
+    return CaseValue(
+        case_id=case.id,
+        field=bad.field,
+        value=None,
+        written=bad.written,
+        valid=False,
+        reason_ja=bad.reason_ja,
+        reason_en=bad.reason_en,
+        source="label",
+        line=bad.line,
+        inbound_id=inbound.id,
+        recorded_at=now,
+        current=True,
+    )
+
+
+def merged_extraction(session: Session, case: Case) -> Extraction:
+    """The case's current values as one :class:`Extraction`, oldest source first."""
+    merged = Extraction()
+    for row in _current_values(session, case.id):
+        if row.valid:
+            value = row.value if isinstance(row.value, (str, int)) else str(row.value)
+            merged.found.setdefault(row.field, []).append(
+                Found(row.field, value, row.written, row.line, row.source)
+            )
+        else:
+            merged.invalid.append(
+                Invalid(row.field, row.written, row.reason_ja or "", row.reason_en or "", row.line)
+            )
+    return merged
+
+
+def set_verdict(
+    case: Case,
+    *,
+    decision: Decision,
+    reason: str,
+    missing: Iterable[str],
+    blocking: Iterable[str],
+    language: str,
+    now: dt.datetime,
+) -> None:
+    case.status = status_for(decision)
+    case.reason = reason
+    case.missing = list(missing)
+    case.invalid = list(blocking)
+    case.language = language
+    case.updated_at = now

@@ -1,0 +1,109 @@
+"""Put a rendered reply into the outbox, in the caller's transaction (never a commit here).
+
+The send-side guards (autoreply.md §1e) run first; a reply they stop is still stored, with
+status ``suppressed`` and the reason in ``last_error``, so staff see what was not sent and why.
+A reply that cannot be composed safely (a bad member address, an unsafe header) is stored the
+same way with empty ``raw``: a member's bad address never makes the worker fail.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from triage.config import Settings
+from triage.db.models import CaseEvent, OutboundMessage, OutboundStatus
+from triage.errors import ComposeError
+from triage.outbound.compose import compose, new_message_id
+from triage.outbound.ratelimit import noreply_recipient, rate_limited, recently_failed_permanently
+from triage.outbound.render import RenderedReply
+
+log = logging.getLogger(__name__)
+
+ADDRESS_MAX = 320
+
+
+def _guard(session: Session, to_addr: str, settings: Settings, now: dt.datetime) -> str | None:
+    """Why no reply may go to ``to_addr`` now (the first guard that trips), or None."""
+    reason = noreply_recipient(to_addr)
+    if reason is not None:
+        return reason
+    if recently_failed_permanently(session, to_addr, now):
+        return "recipient failed permanently within 60 days"
+    window = rate_limited(session, to_addr, now, settings.reply_rate_limits)
+    if window is not None:
+        return f"reply rate-limited: {window}"
+    return None
+
+
+def enqueue_reply(
+    session: Session,
+    *,
+    reply: RenderedReply,
+    case_id: int | None,
+    inbound_id: int | None,
+    in_reply_to: str | None,
+    references: Sequence[str],
+    settings: Settings,
+    now: dt.datetime,
+) -> OutboundMessage:
+    """Store the reply as an outbox row (pending, or suppressed with the reason) and return it."""
+    to_addr = reply.to.lower()
+    reason = _guard(session, to_addr, settings, now)
+    row = OutboundMessage(
+        case_id=case_id,
+        inbound_id=inbound_id,
+        template=reply.template,
+        language=reply.language,
+        to_addr=to_addr[:ADDRESS_MAX],
+        from_addr=reply.from_mailbox[:ADDRESS_MAX],
+        subject=reply.subject,
+        body=reply.body,
+        # Unique placeholder until the id is known (the Message-ID contains the row id).
+        message_id=f"unset.{secrets.token_hex(16)}",
+        raw=b"",
+        status=OutboundStatus.PENDING,
+        created_at=now,
+        attempts=0,
+        next_attempt_at=now,
+        give_up_at=now + dt.timedelta(seconds=settings.sender_give_up_seconds),
+    )
+    session.add(row)
+    session.flush()
+    try:
+        row.message_id = new_message_id(row.id, settings.our_domain)
+        row.raw = compose(
+            dataclasses.replace(reply, to=to_addr),
+            message_id=row.message_id,
+            in_reply_to=in_reply_to,
+            references=references,
+            instance_id=settings.instance_id,
+            date=now,
+        )
+    except ComposeError as exc:
+        row.raw = b""
+        reason = reason or f"reply not composed: {exc}"
+    if reason is not None:
+        row.status = OutboundStatus.SUPPRESSED
+        row.last_error = reason
+        log.info("reply %d suppressed (%s)", row.id, reason)
+    else:
+        log.info("reply %d queued", row.id)
+    if case_id is not None:
+        session.add(
+            CaseEvent(
+                case_id=case_id,
+                at=now,
+                kind="reply_suppressed" if reason is not None else "reply_queued",
+                inbound_id=inbound_id,
+                outbound_id=row.id,
+                detail={"template": reply.template, "reason": reason},
+            )
+        )
+    session.flush()
+    return row

@@ -1,0 +1,99 @@
+"""Send-side guards over the outbox (autoreply.md §1e, §3, §4): pure queries, never a commit.
+
+Counts come from ``outbound_messages`` itself, so limits hold across processes and restarts.
+Reasons name the rule that tripped, never the address.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from typing import Final
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from triage.db.models import OutboundMessage, OutboundStatus
+
+#: Rows that count against a recipient's rate limit: queued, in flight or delivered.
+COUNTED_STATUSES: Final = (OutboundStatus.PENDING, OutboundStatus.SENDING, OutboundStatus.SENT)
+PERMANENT_FAILURE_DAYS: Final = 60
+
+# Local parts that never get an automatic answer (Zammad's send_no_auto_response_reg_exp).
+_NOREPLY_EXACT: Final = ("mailer-daemon", "mailerdaemon", "postmaster", "abuse", "root")
+_NOREPLY_PREFIX: Final = re.compile(r"(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|dont[-_.]?reply)")
+
+
+def _count(session: Session, *conditions: sa.ColumnElement[bool]) -> int:
+    stmt = sa.select(sa.func.count()).select_from(OutboundMessage).where(*conditions)
+    return int(session.scalar(stmt) or 0)
+
+
+def rate_limited(
+    session: Session, to_addr: str, now: dt.datetime, limits: Sequence[tuple[int, int]]
+) -> str | None:
+    """The window that one more reply to ``to_addr`` would exceed ("3 replies in 600 s"), or None.
+
+    Sliding windows: rows to the address (lower-cased) that are pending, sending or sent and
+    were created within the last ``seconds``; ``count`` of them already means no more.
+    """
+    addr = to_addr.lower()
+    for count, seconds in sorted(limits, key=lambda limit: limit[1]):
+        since = now - dt.timedelta(seconds=seconds)
+        existing = _count(
+            session,
+            OutboundMessage.to_addr == addr,
+            OutboundMessage.status.in_(COUNTED_STATUSES),
+            OutboundMessage.created_at > since,
+        )
+        if existing >= count:
+            return f"{count} replies in {seconds} s"
+    return None
+
+
+def breaker_tripped(session: Session, now: dt.datetime, breaker: tuple[int, int]) -> bool:
+    """True when ``count`` replies were sent (or are being sent) within the last ``seconds``.
+
+    One more would make more than the breaker allows (autoreply.md §3: a loop or a flood).
+    """
+    count, seconds = breaker
+    since = now - dt.timedelta(seconds=seconds)
+    sent = _count(
+        session,
+        sa.or_(
+            sa.and_(OutboundMessage.status == OutboundStatus.SENT, OutboundMessage.sent_at > since),
+            OutboundMessage.status == OutboundStatus.SENDING,
+        ),
+    )
+    return sent >= count
+
+
+def noreply_recipient(addr: str) -> str | None:
+    """Why ``addr`` is an address no automatic reply goes to (mailer-daemon, no-reply …), or None."""
+    local = addr.rpartition("@")[0] if "@" in addr else addr
+    local = local.strip().strip('"').lower()
+    base = local.split("+", 1)[0]
+    for name in _NOREPLY_EXACT:
+        if base == name:
+            return f"no-reply recipient ({name})"
+    if _NOREPLY_PREFIX.match(base):
+        return "no-reply recipient (no-reply local part)"
+    return None
+
+
+def recently_failed_permanently(
+    session: Session, to_addr: str, now: dt.datetime, days: int = PERMANENT_FAILURE_DAYS
+) -> bool:
+    """True if a reply to ``to_addr`` died with a 5xx relay answer within the last ``days``."""
+    since = now - dt.timedelta(days=days)
+    return (
+        _count(
+            session,
+            OutboundMessage.to_addr == to_addr.lower(),
+            OutboundMessage.status == OutboundStatus.DEAD,
+            OutboundMessage.last_error.like("5%"),
+            OutboundMessage.created_at > since,
+        )
+        > 0
+    )

@@ -1,0 +1,426 @@
+"""Deliver the outbox to the SMTP relay: claim, send outside any transaction, record the outcome.
+
+Each due row is claimed in its own committed transaction (``sending``, a lease, ``attempts + 1``;
+PostgreSQL ``FOR UPDATE SKIP LOCKED`` so any number of senders share the outbox), sent with no
+transaction open, and its outcome recorded in a new transaction (autoreply.md §4):
+
+- accepted → ``sent``;
+- ``4xx`` or no connection → ``pending`` again after capped exponential backoff with jitter, or
+  ``dead`` once past ``give_up_at``;
+- ``5xx`` → ``dead`` at once, with the relay's answer in ``last_error``.
+
+At most once: a row still ``sending`` after its lease expired belongs to a sender that stopped
+mid-delivery; the relay may already have it, so it is dead-lettered, never resent. A global
+breaker (too many replies in a window) stops sending and leaves rows pending. Logs carry row
+ids, statuses and reply codes only, never addresses, subjects or bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import re
+import secrets
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from triage.clock import Clock
+from triage.config import Settings
+from triage.db.engine import SQLITE_BEGIN
+from triage.db.models import CaseEvent, OutboundMessage, OutboundStatus
+from triage.errors import ConfigError, PermanentSendError, SendError, TransientSendError
+from triage.outbound.compose import address_problem
+from triage.outbound.ratelimit import breaker_tripped, recently_failed_permanently
+
+__all__ = [
+    "STOPPED_DURING_DELIVERY",
+    "DeliveryResult",
+    "PermanentSendError",
+    "ReplyTransport",
+    "SendError",
+    "Sender",
+    "SmtpTransport",
+    "TransientSendError",
+]
+
+log = logging.getLogger(__name__)
+
+STOPPED_DURING_DELIVERY: Final = "sender stopped during delivery; not resent (at most once)"
+REPLY_TEXT_MAX: Final = 500
+IDLE_SECONDS: Final = 1.0
+_JITTER: Final = (0.8, 1.2)
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+_CODE: Final = re.compile(r"^([2-5])\d\d\b")
+_RANDOM: Final = secrets.SystemRandom()
+# A claim's outcome is recorded while the row is sending, or dead because its lease ran out.
+_RECORDABLE: Final = (OutboundStatus.SENDING, OutboundStatus.DEAD)
+
+
+class ReplyTransport(Protocol):
+    """Hands one composed reply to the relay; raises TransientSendError or PermanentSendError."""
+
+    def send(self, mail_from: str, to_addr: str, raw: bytes) -> None: ...
+
+
+def _reply_text(code: int, message: bytes | str) -> str:
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+    return " ".join(f"{code} {_CONTROL.sub(' ', text)}".split())[:REPLY_TEXT_MAX]
+
+
+def _classified(code: int, message: bytes | str) -> SendError:
+    text = _reply_text(code, message)
+    if 500 <= code <= 599:
+        return PermanentSendError(text)
+    return TransientSendError(text)
+
+
+class SmtpTransport:
+    """smtplib to ``settings.relay``: optional STARTTLS and login, the null reverse path allowed.
+
+    Problems before MAIL FROM (connect, greeting, EHLO, STARTTLS, AUTH) are about our session,
+    not the reply, so they are transient whatever their code. From MAIL FROM on, ``5xx`` is
+    permanent and everything else transient.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        if settings.reply_envelope_from and address_problem(settings.reply_envelope_from) is not None:
+            raise ConfigError("the reply envelope sender is not a valid address")
+        self._relay = settings.relay
+        self._starttls = settings.relay_starttls
+        self._username = settings.relay_username
+        self._password = settings.relay_password
+        self._timeout = settings.sender_timeout_seconds
+
+    def send(self, mail_from: str, to_addr: str, raw: bytes) -> None:
+        problem = address_problem(to_addr)
+        if problem is not None:
+            raise PermanentSendError(f"not sent: recipient {problem}")
+        if mail_from and address_problem(mail_from) is not None:
+            raise PermanentSendError("not sent: envelope sender is not a valid address")
+        if self._relay is None:
+            raise TransientSendError("no relay configured")
+        host, port = self._relay
+        client: smtplib.SMTP | None = None
+        try:
+            try:
+                client = smtplib.SMTP(host, port, timeout=self._timeout)
+                client.ehlo()
+                if self._starttls:
+                    client.starttls(context=ssl.create_default_context())
+                    client.ehlo()
+                if self._username:
+                    client.login(self._username, self._password)
+            except smtplib.SMTPResponseException as exc:
+                raise TransientSendError(
+                    f"relay session: {_reply_text(exc.smtp_code, exc.smtp_error)}"
+                ) from exc
+            except (smtplib.SMTPException, OSError) as exc:
+                raise TransientSendError(f"relay unreachable ({type(exc).__name__})") from exc
+            try:
+                client.sendmail(mail_from, [to_addr], raw)
+            except smtplib.SMTPRecipientsRefused as exc:
+                code, message = next(iter(exc.recipients.values()), (451, b"recipient refused"))
+                raise _classified(code, message) from exc
+            except smtplib.SMTPResponseException as exc:
+                raise _classified(exc.smtp_code, exc.smtp_error) from exc
+            except (smtplib.SMTPException, OSError) as exc:
+                raise TransientSendError(f"relay connection lost ({type(exc).__name__})") from exc
+        finally:
+            if client is not None:
+                _quit_quietly(client)
+
+
+def _quit_quietly(client: smtplib.SMTP) -> None:
+    """QUIT after the outcome is known: a failure here changes nothing about the delivery."""
+    try:
+        if client.sock is not None:
+            client.quit()
+    except (smtplib.SMTPException, OSError):
+        pass
+    finally:
+        client.close()
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """What one pass did with one row: its new status and a short reason (no address)."""
+
+    outbound_id: int
+    status: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class _Claim:
+    id: int
+    to_addr: str
+    raw: bytes
+    attempts: int
+
+
+class _BreakerOpen:
+    pass
+
+
+_BREAKER_OPEN: Final = _BreakerOpen()
+
+
+def _reply_code(text: str) -> str | None:
+    match = _CODE.match(text)
+    return match.group(0) if match else None
+
+
+def _event(session: Session, row: OutboundMessage, kind: str, at: dt.datetime, **detail: object) -> None:
+    if row.case_id is None:
+        return
+    session.add(
+        CaseEvent(
+            case_id=row.case_id,
+            at=at,
+            kind=kind,
+            inbound_id=row.inbound_id,
+            outbound_id=row.id,
+            detail={"template": row.template, "attempts": row.attempts, **detail},
+        )
+    )
+
+
+def _default_name(settings: Settings) -> str:
+    return f"{settings.instance_id}:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"[-64:]
+
+
+class Sender:
+    """Delivers due outbox rows through ``transport``; one pass is :meth:`deliver_due`."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        transport: ReplyTransport,
+        *,
+        clock: Clock,
+        name: str | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._transport = transport
+        self._clock = clock
+        self.name = (name or _default_name(settings))[:64]
+        self.idle_seconds = IDLE_SECONDS
+        #: True when the last pass stopped because the breaker had tripped.
+        self.breaker_open = False
+
+    # -- one pass -----------------------------------------------------------------------------
+
+    def deliver_due(self, limit: int = 50) -> list[DeliveryResult]:
+        """Dead-letter stale claims, then claim, send and record up to ``limit`` due rows."""
+        results = self._reap_stale()
+        self.breaker_open = False
+        for _ in range(limit):
+            step = self._claim_next()
+            if step is None:
+                break
+            if isinstance(step, _BreakerOpen):
+                self.breaker_open = True
+                count, seconds = self._settings.reply_breaker
+                log.error(
+                    "reply breaker tripped: %d replies in %d s; sending stopped, replies stay pending",
+                    count,
+                    seconds,
+                )
+                break
+            if isinstance(step, DeliveryResult):
+                results.append(step)
+                continue
+            results.append(self._deliver(step))
+        return results
+
+    def _begin(self, session: Session) -> None:
+        # Read-then-write: SQLite takes its write lock now (PostgreSQL ignores the option).
+        session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+
+    def _reap_stale(self) -> list[DeliveryResult]:
+        """Rows left ``sending`` past their lease: the sender died mid-delivery; never resend."""
+        results: list[DeliveryResult] = []
+        with self._sessions() as session:
+            self._begin(session)
+            now = self._clock.now()
+            stmt = (
+                sa.select(OutboundMessage)
+                .where(OutboundMessage.status == OutboundStatus.SENDING, OutboundMessage.lease_until < now)
+                .order_by(OutboundMessage.id)
+                .limit(100)
+                .with_for_update(skip_locked=True)
+            )
+            for row in session.scalars(stmt).all():
+                row.status = OutboundStatus.DEAD
+                row.last_error = STOPPED_DURING_DELIVERY
+                _event(session, row, "reply_dead", now, reason="sender stopped during delivery")
+                log.error("reply %d dead: sender stopped during delivery (not resent)", row.id)
+                results.append(DeliveryResult(row.id, OutboundStatus.DEAD.value, STOPPED_DURING_DELIVERY))
+            session.commit()
+        return results
+
+    def _claim_next(self) -> _Claim | DeliveryResult | _BreakerOpen | None:
+        """Claim the next due row in its own committed transaction.
+
+        Rows that may not be tried any more (past ``give_up_at``, unusable, a recent permanent
+        failure of the recipient) are settled here instead and come back as a result.
+        """
+        with self._sessions() as session:
+            self._begin(session)
+            now = self._clock.now()
+            if breaker_tripped(session, now, self._settings.reply_breaker):
+                session.rollback()
+                return _BREAKER_OPEN
+            stmt = (
+                sa.select(OutboundMessage)
+                .where(
+                    OutboundMessage.status == OutboundStatus.PENDING, OutboundMessage.next_attempt_at <= now
+                )
+                .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            row = session.scalars(stmt).first()
+            if row is None:
+                session.rollback()
+                return None
+            settled = self._settle_before_sending(session, row, now)
+            if settled is not None:
+                session.commit()
+                return settled
+            row.status = OutboundStatus.SENDING
+            row.claimed_by = self.name
+            row.lease_until = now + dt.timedelta(seconds=self._settings.sender_lease_seconds)
+            row.attempts += 1
+            claim = _Claim(row.id, row.to_addr, row.raw, row.attempts)
+            session.commit()
+        return claim
+
+    def _settle_before_sending(
+        self, session: Session, row: OutboundMessage, now: dt.datetime
+    ) -> DeliveryResult | None:
+        if now >= row.give_up_at:
+            last = f"; last error: {row.last_error}" if row.last_error else ""
+            row.status = OutboundStatus.DEAD
+            row.last_error = f"gave up after {row.attempts} attempts{last}"[:REPLY_TEXT_MAX]
+            _event(session, row, "reply_dead", now, reason="gave up")
+            log.warning("reply %d dead: gave up after %d attempts", row.id, row.attempts)
+            return DeliveryResult(row.id, OutboundStatus.DEAD.value, "gave up")
+        problem = address_problem(row.to_addr)
+        if problem is not None or not row.raw:
+            row.status = OutboundStatus.DEAD
+            row.last_error = f"not sent: recipient {problem}" if problem else "not sent: nothing composed"
+            _event(session, row, "reply_dead", now, reason="not sendable")
+            log.error("reply %d dead: not sendable", row.id)
+            return DeliveryResult(row.id, OutboundStatus.DEAD.value, "not sendable")
+        if recently_failed_permanently(session, row.to_addr, now):
+            reason = "recipient failed permanently within 60 days"
+            row.status = OutboundStatus.SUPPRESSED
+            row.last_error = reason
+            _event(session, row, "reply_suppressed", now, reason=reason)
+            log.info("reply %d suppressed (%s)", row.id, reason)
+            return DeliveryResult(row.id, OutboundStatus.SUPPRESSED.value, reason)
+        return None
+
+    def _deliver(self, claim: _Claim) -> DeliveryResult:
+        """Send with no transaction open, then record what happened."""
+        error: SendError | None
+        try:
+            self._transport.send(self._settings.reply_envelope_from, claim.to_addr, claim.raw)
+            error = None
+        except SendError as exc:
+            error = exc
+        except Exception as exc:  # a transport bug must not leave the row in "sending"
+            log.error("reply %d: transport raised %s", claim.id, type(exc).__name__)
+            error = TransientSendError(f"transport error ({type(exc).__name__})")
+        return self._record(claim, error)
+
+    def _record(self, claim: _Claim, error: SendError | None) -> DeliveryResult:
+        with self._sessions() as session:
+            self._begin(session)
+            now = self._clock.now()
+            row = session.get(OutboundMessage, claim.id, with_for_update=True)
+            if row is None or row.claimed_by != self.name or row.status not in _RECORDABLE:
+                session.rollback()
+                log.error("reply %d: claim lost before the outcome was recorded", claim.id)
+                return DeliveryResult(claim.id, "lost", "claim lost")
+            swept = row.status == OutboundStatus.DEAD
+            if error is None:
+                result = self._sent(session, row, now)
+            elif swept:  # our lease ran out mid-send and another pass dead-lettered it
+                result = DeliveryResult(row.id, OutboundStatus.DEAD.value, row.last_error or "")
+            elif isinstance(error, PermanentSendError):
+                result = self._dead(session, row, now, error.reply_text)
+            else:
+                result = self._retry(session, row, now, error.reply_text)
+            session.commit()
+        return result
+
+    def _sent(self, session: Session, row: OutboundMessage, now: dt.datetime) -> DeliveryResult:
+        row.status = OutboundStatus.SENT
+        row.sent_at = now
+        row.lease_until = None
+        row.last_error = None
+        _event(session, row, "reply_sent", now)
+        log.info("reply %d sent (attempt %d)", row.id, row.attempts)
+        return DeliveryResult(row.id, OutboundStatus.SENT.value, "sent")
+
+    def _dead(self, session: Session, row: OutboundMessage, now: dt.datetime, text: str) -> DeliveryResult:
+        row.status = OutboundStatus.DEAD
+        row.lease_until = None
+        row.last_error = text[:REPLY_TEXT_MAX]
+        code = _reply_code(text)
+        _event(session, row, "reply_dead", now, reason="relay rejected", code=code)
+        log.warning("reply %d dead: relay answered %s", row.id, code or "permanent failure")
+        return DeliveryResult(row.id, OutboundStatus.DEAD.value, text)
+
+    def _retry(self, session: Session, row: OutboundMessage, now: dt.datetime, text: str) -> DeliveryResult:
+        code = _reply_code(text)
+        row.lease_until = None
+        if now >= row.give_up_at:
+            row.status = OutboundStatus.DEAD
+            row.last_error = f"gave up after {row.attempts} attempts; last error: {text}"[:REPLY_TEXT_MAX]
+            _event(session, row, "reply_dead", now, reason="gave up", code=code)
+            log.warning("reply %d dead: gave up after %d attempts", row.id, row.attempts)
+            return DeliveryResult(row.id, OutboundStatus.DEAD.value, row.last_error)
+        delay = self.backoff_seconds(row.attempts)
+        row.status = OutboundStatus.PENDING
+        row.next_attempt_at = now + dt.timedelta(seconds=delay)
+        row.last_error = text[:REPLY_TEXT_MAX]
+        _event(session, row, "reply_retry", now, code=code, retry_in_seconds=round(delay))
+        log.info("reply %d: temporary failure (%s), retry in %.0f s", row.id, code or "no reply", delay)
+        return DeliveryResult(row.id, OutboundStatus.PENDING.value, text)
+
+    def backoff_seconds(self, attempts: int) -> float:
+        """min(cap, base * 2**(attempts - 1)) with ±20 % jitter."""
+        base = self._settings.sender_retry_base_seconds
+        cap = self._settings.sender_retry_cap_seconds
+        raw = base * 2.0 ** min(max(attempts - 1, 0), 62)
+        return min(cap, raw) * _RANDOM.uniform(*_JITTER)
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Pass after pass until ``stop`` is set; an error is logged (class only) and survived."""
+        while not stop.is_set():
+            try:
+                results = await asyncio.to_thread(self.deliver_due)
+            except Exception as exc:  # the sender must outlive a database or transport outage
+                log.error("sender pass failed (%s); trying again", type(exc).__name__)
+                results = []
+            if results and not self.breaker_open:
+                await asyncio.sleep(0)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.idle_seconds)

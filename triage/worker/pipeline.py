@@ -1,0 +1,378 @@
+"""One stored mail through the whole pipeline, inside the caller's transaction (never commits).
+
+duplicate? -> parse -> judge (the code `triage check` runs) -> case (open, or merge a follow-up
+and decide again on the merged values) -> reply rendered into the outbox.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from triage.cases import followup
+from triage.cases.service import add_event, merge_values, merged_extraction, open_case, set_verdict
+from triage.clock import Clock
+from triage.config import Settings
+from triage.db.models import (
+    OPEN_CASE_STATUSES,
+    Case,
+    CaseStatus,
+    InboundMessage,
+    InboundStatus,
+    OutboundMessage,
+)
+from triage.decide import Decision, Facts, decide, reason
+from triage.engine.extract import Extraction
+from triage.engine.requirements import evaluate
+from triage.engine.spec import RuleSet
+from triage.outbound.outbox import enqueue_reply
+from triage.outbound.render import render_reply
+from triage.parsing.mime import parse_mail
+from triage.parsing.model import ParsedMail
+from triage.routing import local_part
+from triage.verdict import Verdict, is_icloud, judge
+
+log = logging.getLogger(__name__)
+
+MAKES_CASE = (Decision.NEEDS_INFO, Decision.ICLOUD_REJECTED, Decision.QUEUED)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: InboundStatus  # done or duplicate
+    decision: str | None
+    case_id: int | None
+    outbound_id: int | None
+    detail: str  # one line for logs and `ingest`: no values, no addresses
+
+
+def find_transport_duplicate(session: Session, row: InboundMessage, window_days: int) -> int | None:
+    """The earliest earlier row with the same bytes and envelope within the window (ingress.md §5).
+
+    "Earlier" means a smaller id, so of two copies the first one stored is always the one that
+    is processed, whichever worker sees which copy first.
+    """
+    since = row.received_at - dt.timedelta(days=window_days)
+    candidates = session.scalars(
+        sa.select(InboundMessage)
+        .where(
+            InboundMessage.sha256 == row.sha256,
+            InboundMessage.id < row.id,
+            InboundMessage.received_at >= since,
+        )
+        .order_by(InboundMessage.id)
+    )
+    key = row.envelope_key()
+    for candidate in candidates:
+        if candidate.envelope_key() == key:
+            return candidate.id
+    return None
+
+
+def bytes_to_parse(row: InboundMessage) -> bytes:
+    """The stored bytes, with the envelope sender as `Return-Path` for mail that came by SMTP.
+
+    That is what a delivery agent adds at final delivery (RFC 5321 §4.4); screening and the reply
+    recipient read it exactly as they do in a stored file given to `triage check`. The stored
+    bytes themselves are never changed (they are the evidence).
+    """
+    if row.origin != "smtp":
+        return row.raw
+    sender = row.mail_from.replace("\r", "").replace("\n", "")
+    return b"Return-Path: <" + sender.encode("utf-8", "surrogateescape") + b">\r\n" + row.raw
+
+
+def envelope_recipient(row: InboundMessage, mailboxes: frozenset[str]) -> str | None:
+    """The first envelope recipient that is a configured mailbox (one case per mail)."""
+    for address in row.rcpt_tos:
+        if local_part(address) in mailboxes:
+            return address
+    return row.rcpt_tos[0] if row.rcpt_tos else None
+
+
+def process(
+    session: Session, row: InboundMessage, *, settings: Settings, rules: RuleSet, clock: Clock
+) -> Outcome:
+    """Run ``row`` through the pipeline. Raises ParseFailure for mail whose structure is unreadable."""
+    now = clock.now()
+    duplicate_of = find_transport_duplicate(session, row, settings.duplicate_window_days)
+    if duplicate_of is not None:
+        row.status = InboundStatus.DUPLICATE
+        row.duplicate_of = duplicate_of
+        row.decision = None
+        row.processed_at = now
+        return Outcome(
+            InboundStatus.DUPLICATE, None, None, None, f"transport duplicate of inbound {duplicate_of}"
+        )
+
+    mail = parse_mail(bytes_to_parse(row))
+
+    def issued(message_id: str) -> bool:
+        cleaned = followup.clean_message_id(message_id)
+        return cleaned is not None and (
+            session.scalar(sa.select(OutboundMessage.id).where(OutboundMessage.message_id == cleaned))
+            is not None
+        )
+
+    verdict = judge(
+        mail,
+        envelope_to=envelope_recipient(row, rules.mailboxes),
+        settings=settings,
+        rules=rules,
+        today=clock.today(),
+        issued_message_id=issued,
+    )
+    row.mailbox = verdict.route.mailbox
+    row.message_id = followup.clean_message_id(mail.message_id)
+    row.text_hash = followup.text_hash(mail.text)
+    row.notes = [*verdict.notes, *_envelope_notes(row, mail)]
+    row.decision = verdict.decision.value
+    row.reason = verdict.reason
+    row.status = InboundStatus.DONE
+    row.processed_at = now
+    if verdict.decision not in MAKES_CASE or verdict.route.mailbox is None:
+        return Outcome(InboundStatus.DONE, verdict.decision.value, None, None, verdict.reason)
+    return _into_case(
+        session, row, mail, verdict, settings=settings, rules=rules, now=now, today=clock.today()
+    )
+
+
+def _envelope_notes(row: InboundMessage, mail: ParsedMail) -> list[str]:
+    """Differences staff should see (security.md §1 #22), without the addresses themselves."""
+    notes = []
+    if (
+        row.origin == "smtp"
+        and mail.from_addr is not None
+        and row.mail_from
+        and mail.from_addr.addr.lower() != row.mail_from.lower()
+    ):
+        notes.append("From differs from the envelope sender; replies go to the envelope sender")
+    if mail.from_ambiguous:
+        notes.append("From is ambiguous (defects or several addresses): not evidence of identity")
+    if row.has_bare_line_ends:
+        notes.append("bare CR or LF line ends in the stored message")
+    return notes
+
+
+def _lock_sender(session: Session, mailbox: str, sender: str | None) -> None:
+    """PostgreSQL: serialise the case work of one sender and mailbox across workers.
+
+    Two mails of one member processed at once by two workers must not open two cases. SQLite
+    has one writer at a time already (the worker's transaction begins IMMEDIATE).
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = f"triage-case:{mailbox}:{(sender or '').lower()}"
+    session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
+
+
+def _lock_case(session: Session, case: Case) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(Case.id).where(Case.id == case.id).with_for_update())
+        session.refresh(case)
+
+
+def _into_case(
+    session: Session,
+    row: InboundMessage,
+    mail: ParsedMail,
+    verdict: Verdict,
+    *,
+    settings: Settings,
+    rules: RuleSet,
+    now: dt.datetime,
+    today: dt.date,
+) -> Outcome:
+    mailbox = verdict.route.mailbox
+    assert mailbox is not None  # checked by the caller
+    sender = verdict.reply_to
+    _lock_sender(session, mailbox, sender)
+
+    same = followup.identical_submission(
+        session, mailbox=mailbox, sender=sender, digest=row.text_hash or "", exclude_inbound_id=row.id
+    )
+    if same is not None:
+        row.case_id = same.id
+        add_event(session, same, "resubmitted", now, inbound_id=row.id)
+        return Outcome(
+            InboundStatus.DONE,
+            verdict.decision.value,
+            same.id,
+            None,
+            f"identical re-submission of case {same.id}: no new case, no reply",
+        )
+
+    match = followup.find_case(
+        session,
+        mailbox=mailbox,
+        sender=sender,
+        thread_ids=[*mail.in_reply_to, *mail.references],
+        texts=(mail.subject, mail.text, mail.quoted),
+        exclude_inbound_id=row.id,
+        now=now,
+        max_age_days=settings.followup_max_age_days,
+    )
+    if match is None or match.case.status not in OPEN_CASE_STATUSES:
+        parent = match.case if match is not None else None
+        case = open_case(
+            session,
+            mailbox=mailbox,
+            sender=sender or "",
+            language=verdict.language,
+            inbound=row,
+            now=now,
+            parent=parent,
+        )
+        merge_values(session, case, verdict.extraction or _empty(), rules, inbound=row, now=now)
+        set_verdict(
+            case,
+            decision=verdict.decision,
+            reason=verdict.reason,
+            missing=verdict.missing,
+            blocking=verdict.blocking_invalid,
+            language=verdict.language,
+            now=now,
+        )
+        add_event(
+            session, case, "decided", now, inbound_id=row.id, detail={"decision": verdict.decision.value}
+        )
+        outbound_id = _reply(session, case, row, mail, verdict, settings=settings, rules=rules, now=now)
+        return Outcome(InboundStatus.DONE, verdict.decision.value, case.id, outbound_id, verdict.reason)
+
+    case = match.case
+    _lock_case(session, case)
+    row.case_id = case.id
+    previous = case.status
+    verdict = _without_our_lines(
+        session, case, mail, verdict, row=row, settings=settings, rules=rules, today=today
+    )
+    merged = merge_values(session, case, verdict.extraction or _empty(), rules, inbound=row, now=now)
+    notes: dict[str, object] = {
+        "rule": match.rule,
+        "added": list(merged.added),
+        "changed": list(merged.changed),
+        "invalid": list(merged.invalid),
+    }
+    if sender and sender.lower() != case.sender:
+        notes["from_other_sender"] = True
+    add_event(session, case, "followup", now, inbound_id=row.id, detail=notes)
+
+    again = _decide_again(session, case, mail, verdict, settings=settings, rules=rules)
+    set_verdict(
+        case,
+        decision=again.decision,
+        reason=again.reason,
+        missing=again.missing,
+        blocking=again.blocking_invalid,
+        language=again.language,
+        now=now,
+    )
+    add_event(session, case, "decided", now, inbound_id=row.id, detail={"decision": again.decision.value})
+    row.decision = again.decision.value
+    row.reason = again.reason
+    outbound_id = None
+    if not (previous is CaseStatus.QUEUED and case.status is CaseStatus.QUEUED):
+        outbound_id = _reply(session, case, row, mail, again, settings=settings, rules=rules, now=now)
+    else:
+        add_event(session, case, "no_reply", now, inbound_id=row.id, detail={"why": "already queued"})
+    return Outcome(
+        InboundStatus.DONE,
+        again.decision.value,
+        case.id,
+        outbound_id,
+        f"follow-up of case {case.id} ({match.rule}): {again.reason}",
+    )
+
+
+def _empty() -> Extraction:
+    return Extraction()
+
+
+def _without_our_lines(
+    session: Session,
+    case: Case,
+    mail: ParsedMail,
+    verdict: Verdict,
+    *,
+    row: InboundMessage,
+    settings: Settings,
+    rules: RuleSet,
+    today: dt.date,
+) -> Verdict:
+    """Judge again without runs of our own replies' lines that came back in the member's text."""
+    bodies = session.scalars(sa.select(OutboundMessage.body).where(OutboundMessage.case_id == case.id))
+    text, removed = followup.strip_our_lines(mail.text, bodies)
+    if not removed:
+        return verdict
+    again = judge(
+        dataclasses.replace(mail, text=text),
+        envelope_to=verdict.route.recipient,
+        settings=settings,
+        rules=rules,
+        today=today,
+    )
+    row.notes = [*row.notes, f"{removed} lines of our own reply ignored as quoted text"]
+    return again
+
+
+def _decide_again(
+    session: Session,
+    case: Case,
+    mail: ParsedMail,
+    verdict: Verdict,
+    *,
+    settings: Settings,
+    rules: RuleSet,
+) -> Verdict:
+    """The verdict on the case's merged values, with the latest mail's sender and language."""
+    pack = rules.packs[case.mailbox]
+    merged = merged_extraction(session, case)
+    missing, blocking = evaluate(pack, merged)
+    facts = Facts(case.mailbox, (), is_icloud(mail, settings), missing, blocking)
+    decision = decide(facts)
+    template = pack.replies.get(decision.value)
+    return dataclasses.replace(
+        verdict,
+        decision=decision,
+        reason=reason(decision, facts),
+        extraction=merged,
+        missing=missing,
+        blocking_invalid=blocking,
+        reply_template=template if verdict.reply_to else None,
+        reply_to=verdict.reply_to if template else None,
+    )
+
+
+def _reply(
+    session: Session,
+    case: Case,
+    row: InboundMessage,
+    mail: ParsedMail,
+    verdict: Verdict,
+    *,
+    settings: Settings,
+    rules: RuleSet,
+    now: dt.datetime,
+) -> int | None:
+    rendered = render_reply(verdict, rules, settings, reference=case.reference)
+    if rendered is None:
+        add_event(
+            session, case, "no_reply", now, inbound_id=row.id, detail={"why": "no reply address or template"}
+        )
+        return None
+    outbound = enqueue_reply(
+        session,
+        reply=rendered,
+        case_id=case.id,
+        inbound_id=row.id,
+        in_reply_to=mail.message_id,
+        references=mail.references,
+        settings=settings,
+        now=now,
+    )
+    return outbound.id
