@@ -378,3 +378,34 @@ def test_a_worker_that_lost_its_claim_does_not_finish_the_row(desk: Desk, rules:
     assert other.process(inbound_id).status is InboundStatus.DONE
     with desk.sessions() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Case)) == 1
+
+
+def test_a_bounce_of_our_reply_is_ignored_and_recorded_on_the_case(desk: Desk) -> None:
+    first = desk.run(mail(COMPLETE, message_id="m1@example.jp"))
+    assert first.case_id is not None
+    [reply] = replies(desk, first.case_id)
+    with desk.sessions() as session:  # the relay took it
+        row = session.get(OutboundMessage, reply.id)
+        assert row is not None
+        row.status = OutboundStatus.SENT
+        session.commit()
+    notice = (  # a carrier's plain-text notice quoting the original's headers
+        "Mail System Error - Returned Mail\n\nThe following address is unknown: 550 5.1.1\n\n"
+        f"Message-ID: <{reply.message_id}>\nSubject: x\n"
+    )
+    bounce = mail(notice, message_id="b1@mx.example.jp", sender="MAILER-DAEMON@mx.example.jp")
+    result = desk.run(bounce, mail_from="")
+    assert result.decision == "ignored"
+    assert result.case_id is None
+    with desk.sessions() as session:
+        event = session.scalars(sa.select(CaseEvent).where(CaseEvent.kind == "reply_bounced")).one()
+        assert (event.case_id, event.outbound_id, event.detail) == (
+            first.case_id,
+            reply.id,
+            {"status": "5.1.1"},
+        )
+        bounced = session.get(OutboundMessage, reply.id)
+        assert bounced is not None
+        assert bounced.status is OutboundStatus.DEAD  # 5.x.x: further replies suppressed for 60 days
+        assert bounced.last_error == "5.1.1 bounced after delivery"
+        assert session.scalar(sa.select(sa.func.count()).select_from(OutboundMessage)) == 1

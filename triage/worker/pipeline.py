@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 from dataclasses import dataclass
 
+import regex
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -25,6 +27,7 @@ from triage.db.models import (
     InboundMessage,
     InboundStatus,
     OutboundMessage,
+    OutboundStatus,
 )
 from triage.decide import Decision, Facts, decide, reason
 from triage.engine.extract import Extraction
@@ -39,6 +42,8 @@ from triage.verdict import Verdict, is_icloud, judge
 
 log = logging.getLogger(__name__)
 
+# RFC 3464 Status field, else an enhanced status code in a plain-text notice.
+_DSN_STATUS = regex.compile(rb"(?im)^status:\s*([245]\.[0-9]{1,3}\.[0-9]{1,3})|\b([45]\.[0-9]\.[0-9]{1,3})\b")
 MAKES_CASE = (Decision.NEEDS_INFO, Decision.ICLOUD_REJECTED, Decision.QUEUED)
 
 
@@ -135,11 +140,70 @@ def process(
     row.reason = verdict.reason
     row.status = InboundStatus.DONE
     row.processed_at = now
+    if verdict.decision is Decision.IGNORED:
+        bounced = _link_bounce(session, row, mail, settings=settings, now=now)
+        detail = verdict.reason if bounced is None else f"{verdict.reason}; bounce of reply {bounced}"
+        return Outcome(InboundStatus.DONE, verdict.decision.value, None, bounced, detail)
     if verdict.decision not in MAKES_CASE or verdict.route.mailbox is None:
         return Outcome(InboundStatus.DONE, verdict.decision.value, None, None, verdict.reason)
     return _into_case(
         session, row, mail, verdict, settings=settings, rules=rules, now=now, today=clock.today()
     )
+
+
+@functools.lru_cache(maxsize=4)
+def _our_id_pattern(our_domain: str) -> regex.Pattern[bytes]:
+    domain = regex.escape(our_domain.encode("ascii", "ignore"))
+    return regex.compile(rb"r\.[0-9]+\.[A-Za-z0-9_-]+@" + domain, regex.IGNORECASE)
+
+
+def _our_message_ids(mail: ParsedMail, raw: bytes, our_domain: str) -> list[str]:
+    """Message-IDs of ours that a bounce names: in its threading headers or anywhere in its bytes
+    (a DSN's returned headers, a carrier's plain-text notice quoting the original)."""
+    found = [followup.clean_message_id(value) for value in (*mail.in_reply_to, *mail.references)]
+    found += [match.decode("ascii") for match in _our_id_pattern(our_domain).findall(raw)]
+    return [value for value in dict.fromkeys(found) if value]
+
+
+def _link_bounce(
+    session: Session, row: InboundMessage, mail: ParsedMail, *, settings: Settings, now: dt.datetime
+) -> int | None:
+    """An ignored mail that names a reply we sent is that reply's bounce (autoreply.md §4).
+
+    The case's history shows it; a permanent status (5.x.x) in the bounce dead-letters the reply
+    with that status, which keeps further replies to that address suppressed for 60 days. The
+    bounce itself is never answered and reopens nothing.
+    """
+    ids = _our_message_ids(mail, row.raw, settings.our_domain)
+    if not ids:
+        return None
+    reply = session.scalar(
+        sa.select(OutboundMessage)
+        .where(OutboundMessage.message_id.in_(ids))
+        .order_by(OutboundMessage.id)
+        .limit(1)
+    )
+    if reply is None:
+        return None
+    status = _DSN_STATUS.search(row.raw)
+    code = next((group.decode("ascii") for group in status.groups() if group), None) if status else None
+    if code is not None and code.startswith("5") and reply.status is OutboundStatus.SENT:
+        reply.status = OutboundStatus.DEAD
+        reply.last_error = f"{code} bounced after delivery"
+    if reply.case_id is not None:
+        case = session.get(Case, reply.case_id)
+        if case is not None:
+            add_event(
+                session,
+                case,
+                "reply_bounced",
+                now,
+                inbound_id=row.id,
+                outbound_id=reply.id,
+                detail={"status": code or "unknown"},
+            )
+    row.notes = [*row.notes, f"bounce of reply {reply.id} (status {code or 'unknown'})"]
+    return reply.id
 
 
 def _envelope_notes(row: InboundMessage, mail: ParsedMail) -> list[str]:
