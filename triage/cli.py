@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import getpass
 import json
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -21,6 +24,11 @@ from triage.outbound.render import render_reply, reply_subject
 from triage.parsing.mime import parse_mail
 from triage.parsing.model import ParsedMail
 from triage.verdict import Verdict, judge
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from triage.ingest import IngestResult
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -218,10 +226,13 @@ def _hostport(value: str) -> tuple[str, int]:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from triage.logsetup import configure_logging  # noqa: PLC0415
     from triage.serve import serve  # noqa: PLC0415 - keeps aiosmtpd and the database out of `check`
 
+    configure_logging(logging.INFO)
     host, port = args.smtp or settings.smtp_listen
-    serve(settings, _rules(settings), host, port)
+    only = [part.strip() for value in args.only or () for part in value.split(",") if part.strip()]
+    serve(settings, _rules(settings), host, port, only=only or None)
     return EXIT_OK
 
 
@@ -230,6 +241,252 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
     upgrade(settings.database_url)
     print("database upgraded to the latest migration")
+    return EXIT_OK
+
+
+@contextlib.contextmanager
+def _database(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    """Sessions on TRIAGE_DATABASE_URL; the engine is disposed afterwards."""
+    from triage.db.engine import make_engine, session_factory  # noqa: PLC0415 - not for `check`
+
+    engine = make_engine(settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    try:
+        yield session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+def _usage(message: str) -> int:
+    print(f"triage: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _when(value: str | None) -> str:
+    """An ISO timestamp from the listings, shortened to seconds for a terminal."""
+    return value[:19].replace("T", " ") + "Z" if value else "-"
+
+
+def _print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    cells = [[("-" if cell is None else str(cell)) for cell in row] for row in rows]
+    widths = [max([len(header), *(len(row[i]) for row in cells)]) for i, header in enumerate(headers)]
+    for row in [list(headers), *cells]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def _ingest_problem(result: IngestResult) -> str:
+    from triage.masking import mask_text  # noqa: PLC0415 - light, but only needed here
+
+    detail = mask_text(result.detail)
+    if result.status == "unreadable":
+        return f"triage: {detail}"
+    if result.status == "failed":
+        return f"triage: {result.path}: not processed; inbound {result.inbound_id} parked as failed: {detail}"
+    if result.status == "pending":
+        return (
+            f"triage: {result.path}: processing failed; inbound {result.inbound_id} stays queued "
+            f"for a worker (`triage serve`) to retry: {detail}"
+        )
+    return f"triage: {result.path}: inbound {result.inbound_id} is {result.status}: {detail}"
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    # Heavy imports stay here: `triage check` must not load the database layer.
+    from triage.db.migrate import upgrade  # noqa: PLC0415
+    from triage.errors import StoreUnavailable  # noqa: PLC0415
+    from triage.ingest import Ingester, Progress, discover, is_tty, missing_paths, summary  # noqa: PLC0415
+    from triage.logsetup import configure_logging  # noqa: PLC0415
+
+    missing = missing_paths(args.paths)
+    if missing:
+        for path in missing:
+            print(f"triage: {path}: no such file or directory", file=sys.stderr)
+        return EXIT_USAGE
+    configure_logging(logging.INFO if args.verbose else logging.WARNING)
+    rules = _rules(settings)
+    found = discover(args.paths, settings.max_message_bytes)
+    upgrade(settings.database_url)
+    results: list[IngestResult] = []
+    progress = Progress(sys.stderr, len(found.sources), enabled=is_tty(sys.stderr))
+    with _database(settings) as sessions:
+        ingester = Ingester(sessions, settings, rules, clock=SystemClock(), to=args.to)
+        progress.start()
+        try:
+            for source in found.sources:
+                result = ingester.ingest(source)
+                results.append(result)
+                if args.json:
+                    print(json.dumps(result.as_json(), ensure_ascii=False), flush=True)
+                if not result.ok:
+                    progress.say(_ingest_problem(result))
+                progress.advance()
+        except StoreUnavailable as exc:
+            progress.say(
+                f"triage: the database cannot take mail ({exc}); stopped after "
+                f"{len(results)} of {len(found.sources)} mails"
+            )
+            return EXIT_FAILED
+        finally:
+            progress.finish()
+    if not args.json:
+        print(summary(results, len(found.skipped)))
+    return EXIT_OK if all(result.ok for result in results) else EXIT_FAILED
+
+
+def cmd_queue_list(args: argparse.Namespace, settings: Settings) -> int:
+    from triage.db.models import CaseStatus  # noqa: PLC0415 - not for `check`
+    from triage.listing import queue_rows  # noqa: PLC0415
+
+    try:
+        status = CaseStatus(args.status) if args.status else None
+    except ValueError:
+        return _usage(f"--status must be one of {', '.join(item.value for item in CaseStatus)}")
+    with _database(settings) as sessions, sessions() as session:
+        rows = queue_rows(session, status=status, mailbox=args.mailbox)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return EXIT_OK
+    if not rows:
+        print("no cases")
+        return EXIT_OK
+    _print_table(
+        ("ID", "REFERENCE", "MAILBOX", "STATUS", "CREATED", "UPDATED", "SENDER"),
+        [
+            (
+                row["id"],
+                row["reference"],
+                row["mailbox"],
+                row["status"],
+                _when(row["created_at"]),
+                _when(row["updated_at"]),
+                row["sender"],
+            )
+            for row in rows
+        ],
+    )
+    return EXIT_OK
+
+
+def _staff_user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in this environment
+        return "unknown"
+
+
+def _detail_value(value: object) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value)) or "-"
+    return "-" if value is None else str(value)
+
+
+def _print_case(data: dict[str, Any]) -> None:
+    print(f"case {data['id']}  {data['reference']}  {data['mailbox']}  {data['status']}")
+    print(f"  sender: {data['sender']}  language: {data['language']}")
+    print(f"  created: {_when(data['created_at'])}  updated: {_when(data['updated_at'])}")
+    print(f"  reason: {data['reason'] or '-'}")
+    if data["parent_id"] is not None:
+        print(f"  follows case {data['parent_id']}")
+
+    def value_line(item: dict[str, Any]) -> str:
+        shown = item["value"] if item["valid"] else item["written"]
+        text = ", ".join(map(str, shown)) if isinstance(shown, list) else str(shown)
+        line = f"  {item['field']:<22} {text}"
+        if not item["valid"]:
+            line += f"  (invalid: {item['reason_ja'] or item['reason_en'] or '-'})"
+        line += f"  <- inbound {item['inbound_id']} ({item['source']}, line {item['line']})"
+        if item.get("superseded_by") is not None:
+            line += f", replaced by inbound {item['superseded_by']}"
+        return line + ("  [masked]" if item["masked"] else "")
+
+    print("fields:" if data["fields"] else "fields: none")
+    for item in data["fields"]:
+        print(value_line(item))
+    if data["replaced"]:
+        print("replaced values:")
+        for item in data["replaced"]:
+            print(value_line(item))
+    if any(item["masked"] for item in data["fields"] + data["replaced"]):
+        print("  (sensitive values masked; --reveal shows them and is recorded in the history)")
+    print("mails:")
+    for mail in data["mails"]:
+        print(
+            f"  inbound {mail['inbound_id']}  {_when(mail['received_at'])}  {mail['origin']}  "
+            f"{mail['status']}  {mail['decision'] or '-'}"
+        )
+    print("history:")
+    for event in data["history"]:
+        refs = "".join(
+            f"  {name} {event[key]}"
+            for name, key in (("inbound", "inbound_id"), ("outbound", "outbound_id"))
+            if event[key] is not None
+        )
+        detail = " ".join(f"{key}={_detail_value(value)}" for key, value in event["detail"].items())
+        print(f"  {_when(event['at'])}  {event['kind']}{refs}" + (f"  {detail}" if detail else ""))
+    print("replies:" if data["replies"] else "replies: none")
+    for reply in data["replies"]:
+        print(
+            f"  outbound {reply['id']}  {reply['template']}  {reply['status']}  attempts {reply['attempts']}"
+            f"  created {_when(reply['created_at'])}  sent {_when(reply['sent_at'])}"
+            + (f"  last error: {reply['last_error']}" if reply["last_error"] else "")
+        )
+
+
+def cmd_case_show(args: argparse.Namespace, settings: Settings) -> int:
+    from triage.listing import show_case  # noqa: PLC0415 - not for `check`
+
+    rules = _rules(settings)
+    with _database(settings) as sessions:
+        data = show_case(
+            sessions,
+            args.id,
+            rules.fields,
+            reveal=args.reveal,
+            user=_staff_user(),
+            now=SystemClock().now(),
+        )
+    if data is None:
+        print(f"triage: no case {args.id}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        _print_case(data)
+    return EXIT_OK
+
+
+def cmd_outbox_list(args: argparse.Namespace, settings: Settings) -> int:
+    from triage.db.models import OutboundStatus  # noqa: PLC0415 - not for `check`
+    from triage.listing import outbox_rows  # noqa: PLC0415
+
+    try:
+        status = OutboundStatus(args.status) if args.status else None
+    except ValueError:
+        return _usage(f"--status must be one of {', '.join(item.value for item in OutboundStatus)}")
+    with _database(settings) as sessions, sessions() as session:
+        rows = outbox_rows(session, status=status)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return EXIT_OK
+    if not rows:
+        print("no replies")
+        return EXIT_OK
+    _print_table(
+        ("ID", "CASE", "TEMPLATE", "STATUS", "ATTEMPTS", "TO", "CREATED", "NEXT ATTEMPT", "LAST ERROR"),
+        [
+            (
+                row["id"],
+                row["case_id"],
+                row["template"],
+                row["status"],
+                row["attempts"],
+                row["to"],
+                _when(row["created_at"]),
+                _when(row["next_attempt_at"]) if row["status"] == "pending" else "-",
+                row["last_error"],
+            )
+            for row in rows
+        ],
+    )
     return EXIT_OK
 
 
@@ -253,7 +510,47 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve_cmd = sub.add_parser("serve", help="run the service (creates or upgrades the database first)")
     serve_cmd.add_argument("--smtp", type=_hostport, metavar="HOST:PORT", help="SMTP listen address")
+    serve_cmd.add_argument(
+        "--only",
+        action="append",
+        metavar="PART",
+        help="run only these parts: ingress, worker, sender (repeat or comma-separate; default all)",
+    )
     serve_cmd.set_defaults(func=cmd_serve)
+
+    ingest = sub.add_parser(
+        "ingest", help="run .eml files, mbox files and Maildirs through the whole pipeline"
+    )
+    ingest.add_argument("paths", nargs="+", metavar="PATH", help="a file, an mbox, a Maildir or a folder")
+    ingest.add_argument("--to", help="the envelope recipient of every mail (default: from the headers)")
+    ingest.add_argument("--json", action="store_true", help="print one JSON object per mail")
+    ingest.add_argument("-v", "--verbose", action="store_true", help="log each mail (INFO) on stderr")
+    ingest.set_defaults(func=cmd_ingest)
+
+    queue = sub.add_parser("queue", help="the staff queue")
+    queue_sub = queue.add_subparsers(dest="queue_command", required=True, parser_class=_Parser)
+    queue_list = queue_sub.add_parser("list", help="every case (sender masked)")
+    queue_list.add_argument("--status", help="only cases in this status (needs_info, queued, ...)")
+    queue_list.add_argument("--mailbox", help="only cases of this mailbox (secure_jo1, ...)")
+    queue_list.add_argument("--json", action="store_true", help="print one JSON array")
+    queue_list.set_defaults(func=cmd_queue_list)
+
+    case = sub.add_parser("case", help="one case")
+    case_sub = case.add_subparsers(dest="case_command", required=True, parser_class=_Parser)
+    case_show = case_sub.add_parser("show", help="fields with their source mail, history, mails, replies")
+    case_show.add_argument("id", metavar="ID", help="the case id, or its reference (7Q4K-2M)")
+    case_show.add_argument(
+        "--reveal", action="store_true", help="show sensitive values too (recorded in the case history)"
+    )
+    case_show.add_argument("--json", action="store_true", help="print one JSON object")
+    case_show.set_defaults(func=cmd_case_show)
+
+    outbox = sub.add_parser("outbox", help="replies waiting, sent or given up")
+    outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True, parser_class=_Parser)
+    outbox_list = outbox_sub.add_parser("list", help="every reply (recipient masked)")
+    outbox_list.add_argument("--status", help="only replies in this status (pending, sent, dead, ...)")
+    outbox_list.add_argument("--json", action="store_true", help="print one JSON array")
+    outbox_list.set_defaults(func=cmd_outbox_list)
 
     db = sub.add_parser("db", help="the database")
     db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)

@@ -262,10 +262,11 @@ def _into_case(
     )
     if same is not None:
         row.case_id = same.id
+        row.decision = same.status.value  # the case's verdict: this mail changed nothing
         add_event(session, same, "resubmitted", now, inbound_id=row.id)
         return Outcome(
             InboundStatus.DONE,
-            verdict.decision.value,
+            same.status.value,
             same.id,
             None,
             f"identical re-submission of case {same.id}: no new case, no reply",
