@@ -1,5 +1,7 @@
-"""cases and outbox: cases, their values (provenance) and events, the reply outbox; inbound rows gain
-the worker's results (decision, case, Message-ID, text hash, claim token)
+"""cases and outbox
+
+Cases, their values (provenance) and events, the reply outbox; inbound rows gain the worker's
+results (decision, case, Message-ID, text hash, claim token).
 
 Revision ID: 0002
 Revises: 0001
