@@ -365,13 +365,32 @@ def test_discovery_order_and_what_is_skipped(tmp_path: Path) -> None:
     assert found.sources[3].read().startswith(b"From: hana@example.jp")
 
 
-def test_an_eml_file_with_an_mbox_separator_line_is_read_as_an_mbox(tmp_path: Path) -> None:
+def test_an_eml_file_with_an_mbox_separator_line_is_one_message_without_that_line(tmp_path: Path) -> None:
     path = tmp_path / "export.eml"
     path.write_bytes(mbox(complete()))
     (source,) = discover([str(path)], 10_000_000).sources
-    assert source.label == f"{path}#1"
+    assert source.label == str(path)
     assert source.read().startswith(b"From: taro@example.jp")
 
 
 def test_summary_wording() -> None:
     assert summary([], 0) == "0 mails"
+
+
+@pytest.mark.db
+def test_an_eml_file_is_one_mail_even_with_unescaped_from_lines(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bounce saved as .eml with its envelope line and an unescaped "From " line inside."""
+    quoted = needs_info().replace(b"\r\n", b"\n")
+    raw = (
+        b"From MAILER-DAEMON  Sat Oct  4 08:00:09 2025\n"
+        b"From: MAILER-DAEMON@mx.example.jp\nTo: secure_billing@cc.example.jp\nSubject: Undelivered\n"
+        b"Content-Type: text/plain\n\nThe original follows.\n\n"
+        b"From hana@example.jp  Sat Oct  4 08:00:07 2025\n" + quoted
+    )
+    path = tmp_path / "bounce.eml"
+    path.write_bytes(raw)
+    [line] = ingest_json(capsys, str(path))
+    assert line["path"] == str(path)
+    assert line["decision"] == "ignored"

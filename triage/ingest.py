@@ -3,7 +3,8 @@ mail had come by SMTP: stored (origin ``ingest``), claimed, decided, merged into
 reply put in the outbox. One mail at a time, in order, so follow-ups in one batch merge in order.
 
 What is read (docs/decisions.md "Ingest"):
-- a file named on the command line: one message, or an mbox when it starts with ``From ``;
+- a file named on the command line: one message (always, for ``.eml``), or an mbox when it
+  starts with ``From ``;
 - a Maildir (a folder with ``cur`` and ``new``): the files of ``new`` and ``cur`` in the order of
   their names (a delivery timestamp comes first); ``tmp`` holds deliveries still being written
   and is not read;
@@ -101,6 +102,8 @@ def _file_reader(path: Path, label: str, max_bytes: int) -> Callable[[], bytes]:
                 f"{label}: larger than {max_bytes} bytes (TRIAGE_MAX_MESSAGE_BYTES); "
                 "the SMTP ingress would refuse it too"
             )
+        if data.startswith(b"From "):  # an mbox envelope line is not part of the message
+            data = data.partition(b"\n")[2]
         if not data.strip():
             raise UnreadableSource(f"{label}: empty, not a mail")
         return data
@@ -164,7 +167,9 @@ def _maildir_sources(
 
 
 def _file_sources(path: Path, max_bytes: int) -> Iterator[Source]:
-    if _starts_like_mbox(path):
+    # An .eml file is one message even when it starts with an mbox "From " line (dropped): a
+    # bounce that quotes an unescaped "From " line further down must not be split into two mails.
+    if path.suffix.lower() not in EML_SUFFIXES and _starts_like_mbox(path):
         yield from _mbox_sources(path, max_bytes)
     else:
         yield Source(str(path), _file_reader(path, str(path), max_bytes))
