@@ -14,7 +14,7 @@ import logging
 import socket
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -526,11 +526,11 @@ def test_run_loop_delivers_survives_errors_and_stops(sessions: sessionmaker[Sess
     real_pass = sender.deliver_due
     calls = Counter[str]()
 
-    def flaky_pass(limit: int = 50) -> list[DeliveryResult]:
+    def flaky_pass(limit: int = 50, should_stop: Callable[[], bool] | None = None) -> list[DeliveryResult]:
         calls["pass"] += 1
         if calls["pass"] == 1:
-            raise RuntimeError("database went away")
-        return real_pass(limit)
+            raise RuntimeError("a bug in one pass")
+        return real_pass(limit, should_stop)
 
     sender.deliver_due = flaky_pass  # type: ignore[method-assign]
 
@@ -548,4 +548,22 @@ def test_run_loop_delivers_survives_errors_and_stops(sessions: sessionmaker[Sess
     asyncio.run(main())
     assert calls["pass"] >= 3  # the failure, the delivery, at least one idle pass
     assert load(sessions, row_id).status is OutboundStatus.SENT
+    assert len(relay.handler.received) == 1
+
+
+def test_a_stopping_sender_starts_no_new_delivery(sessions: sessionmaker[Session], relay: Relay) -> None:
+    settings = settings_for(relay)
+    relay.start()
+    first, _ = queue(sessions, settings)
+    second, _ = queue(sessions, settings, "hana@example.jp")
+    asked = Counter[str]()
+
+    def stop_after_one() -> bool:
+        asked["n"] += 1
+        return asked["n"] > 1
+
+    results = make_sender(sessions, settings, FixedClock(NOW)).deliver_due(should_stop=stop_after_one)
+    assert [result.outbound_id for result in results] == [first]
+    assert load(sessions, first).status is OutboundStatus.SENT
+    assert load(sessions, second).status is OutboundStatus.PENDING
     assert len(relay.handler.received) == 1

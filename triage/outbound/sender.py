@@ -27,10 +27,12 @@ import secrets
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage.clock import Clock
@@ -221,11 +223,19 @@ class Sender:
 
     # -- one pass -----------------------------------------------------------------------------
 
-    def deliver_due(self, limit: int = 50) -> list[DeliveryResult]:
-        """Dead-letter stale claims, then claim, send and record up to ``limit`` due rows."""
+    def deliver_due(
+        self, limit: int = 50, should_stop: Callable[[], bool] | None = None
+    ) -> list[DeliveryResult]:
+        """Dead-letter stale claims, then claim, send and record up to ``limit`` due rows.
+
+        ``should_stop`` is asked before each claim, so a stopping process does not start new
+        deliveries (the one in hand is finished and recorded).
+        """
         results = self._reap_stale()
         self.breaker_open = False
         for _ in range(limit):
+            if should_stop is not None and should_stop():
+                break
             step = self._claim_next()
             if step is None:
                 break
@@ -415,9 +425,12 @@ class Sender:
         """Pass after pass until ``stop`` is set; an error is logged (class only) and survived."""
         while not stop.is_set():
             try:
-                results = await asyncio.to_thread(self.deliver_due)
-            except Exception as exc:  # the sender must outlive a database or transport outage
-                log.error("sender pass failed (%s); trying again", type(exc).__name__)
+                results = await asyncio.to_thread(self.deliver_due, 50, stop.is_set)
+            except SQLAlchemyError as exc:  # the sender must outlive a database outage
+                log.error("sender pass failed: database unavailable (%s); trying again", type(exc).__name__)
+                results = []
+            except Exception:  # a bug: logged with its traceback (masked by the log filter), survived
+                log.exception("sender pass failed; trying again")
                 results = []
             if results and not self.breaker_open:
                 await asyncio.sleep(0)
