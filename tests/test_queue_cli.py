@@ -302,3 +302,36 @@ def test_outbox_list_status_filter_and_masked_errors(
     assert out_json(capsys, "outbox", "list", "--status", "sent") == []
     assert run(["outbox", "list", "--status", "lost"]) == 2
     assert "--status must be one of pending" in capsys.readouterr().err
+
+
+# -- inbound list / retry ----------------------------------------------------------------------
+
+
+def test_inbound_list_shows_failed_mail_with_its_error_and_retry_requeues_it(
+    migrated_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TRIAGE_DATABASE_URL", migrated_db_url)
+    nested = "".join(f'Content-Type: multipart/mixed; boundary="b{i}"\n\n--b{i}\n' for i in range(1000))
+    (tmp_path / "1.eml").write_bytes(mail(COMPLETE, sender="taro@example.jp", message_id="t1@example.jp"))
+    (tmp_path / "2.eml").write_bytes(
+        ("From: hana@example.jp\nTo: secure_billing@cc.example.jp\nSubject: x\n" + nested + "x\n").encode()
+    )
+    assert run(["ingest", str(tmp_path)]) == 1  # one mail could not be processed
+    capsys.readouterr()
+    failed = out_json(capsys, "inbound", "list", "--status", "failed")
+    assert [row["id"] for row in failed] == [2]
+    assert failed[0]["last_error"].startswith("ParseFailure")
+    assert failed[0]["case_id"] is None
+    every = out_json(capsys, "inbound", "list")
+    assert [(row["id"], row["status"], row["decision"]) for row in every] == [
+        (1, "done", "queued"),
+        (2, "failed", None),
+    ]
+    assert "taro@example.jp" not in json.dumps(every)  # no addresses in the list
+
+    assert run(["inbound", "retry", "1"]) == 1  # not failed
+    assert "is done, not failed" in capsys.readouterr().err
+    assert run(["inbound", "retry", "2"]) == 0
+    capsys.readouterr()
+    [again] = out_json(capsys, "inbound", "list", "--status", "pending")
+    assert (again["id"], again["attempts"]) == (2, 0)

@@ -490,6 +490,55 @@ def cmd_outbox_list(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_inbound_list(args: argparse.Namespace, settings: Settings) -> int:
+    from triage.db.models import InboundStatus  # noqa: PLC0415 - not for `check`
+    from triage.listing import inbound_rows  # noqa: PLC0415
+
+    try:
+        status = InboundStatus(args.status) if args.status else None
+    except ValueError:
+        return _usage(f"--status must be one of {', '.join(item.value for item in InboundStatus)}")
+    with _database(settings) as sessions, sessions() as session:
+        rows = inbound_rows(session, status=status, decision=args.decision)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return EXIT_OK
+    if not rows:
+        print("no mail")
+        return EXIT_OK
+    _print_table(
+        ("ID", "RECEIVED", "ORIGIN", "STATUS", "ATTEMPTS", "MAILBOX", "DECISION", "CASE", "REASON / ERROR"),
+        [
+            (
+                row["id"],
+                _when(row["received_at"]),
+                row["origin"],
+                row["status"],
+                row["attempts"],
+                row["mailbox"] or "-",
+                row["decision"] or "-",
+                row["case_id"] or "-",
+                row["last_error"] or row["reason"] or "-",
+            )
+            for row in rows
+        ],
+    )
+    return EXIT_OK
+
+
+def cmd_inbound_retry(args: argparse.Namespace, settings: Settings) -> int:
+    from triage.listing import retry_inbound  # noqa: PLC0415 - not for `check`
+
+    with _database(settings) as sessions, sessions() as session:
+        problem = retry_inbound(session, args.id)
+        if problem is not None:
+            print(f"triage: {problem}", file=sys.stderr)
+            return EXIT_FAILED
+        session.commit()
+    print(f"inbound {args.id} is pending again: a worker will process it")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="triage", description="Inbound e-mail triage for fan-club support desks.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -544,6 +593,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     case_show.add_argument("--json", action="store_true", help="print one JSON object")
     case_show.set_defaults(func=cmd_case_show)
+
+    inbound = sub.add_parser("inbound", help="stored mail: failed, ignored, duplicates")
+    inbound_sub = inbound.add_subparsers(dest="inbound_command", required=True, parser_class=_Parser)
+    inbound_list = inbound_sub.add_parser("list", help="every stored mail (no addresses, no bodies)")
+    inbound_list.add_argument("--status", help="only mail in this status (pending, failed, duplicate, ...)")
+    inbound_list.add_argument("--decision", help="only mail with this decision (ignored, queued, ...)")
+    inbound_list.add_argument("--json", action="store_true", help="print one JSON array")
+    inbound_list.set_defaults(func=cmd_inbound_list)
+    inbound_retry = inbound_sub.add_parser("retry", help="put a failed mail back in the queue")
+    inbound_retry.add_argument("id", type=int, help="the inbound id")
+    inbound_retry.set_defaults(func=cmd_inbound_retry)
 
     outbox = sub.add_parser("outbox", help="replies waiting, sent or given up")
     outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True, parser_class=_Parser)

@@ -22,6 +22,7 @@ from triage.db.models import (
     CaseStatus,
     CaseValue,
     InboundMessage,
+    InboundStatus,
     OutboundMessage,
     OutboundStatus,
 )
@@ -94,6 +95,56 @@ def outbox_rows(session: Session, *, status: OutboundStatus | None = None) -> li
         }
         for row in session.scalars(query)
     ]
+
+
+# -- received mail -----------------------------------------------------------------------------
+
+
+def inbound_rows(
+    session: Session, *, status: InboundStatus | None = None, decision: str | None = None
+) -> list[dict[str, Any]]:
+    """Every stored mail (oldest first), or those in ``status`` / with ``decision``; no addresses.
+
+    What an operator looks at for mail parked as failed (``last_error``) and for mail ignored on
+    weak signals only, which a person may want to rescue (its notes say so).
+    """
+    query = sa.select(InboundMessage).order_by(InboundMessage.id)
+    if status is not None:
+        query = query.where(InboundMessage.status == status)
+    if decision is not None:
+        query = query.where(InboundMessage.decision == decision)
+    return [
+        {
+            "id": row.id,
+            "received_at": iso(row.received_at),
+            "origin": row.origin,
+            "status": row.status.value,
+            "attempts": row.attempts,
+            "mailbox": row.mailbox,
+            "decision": row.decision,
+            "reason": row.reason,
+            "case_id": row.case_id,
+            "duplicate_of": row.duplicate_of,
+            "size": row.size,
+            "notes": list(row.notes or []),
+            "last_error": mask_text(row.last_error) if row.last_error else None,
+        }
+        for row in session.scalars(query)
+    ]
+
+
+def retry_inbound(session: Session, inbound_id: int) -> str | None:
+    """Put a failed mail back in the queue (after a fix); why not, or None when done. No commit."""
+    row = session.get(InboundMessage, inbound_id)
+    if row is None:
+        return f"no inbound mail {inbound_id}"
+    if row.status is not InboundStatus.FAILED:
+        return f"inbound {inbound_id} is {row.status.value}, not failed"
+    row.status = InboundStatus.PENDING
+    row.attempts = 0
+    row.lease_until = None
+    row.claimed_by = None
+    return None
 
 
 # -- one case ----------------------------------------------------------------------------------
