@@ -17,6 +17,7 @@ from typing import Final
 from triage.clock import SystemClock
 from triage.config import Settings
 from triage.db.engine import make_engine, session_factory
+from triage.db.gate import WriteGate
 from triage.db.migrate import upgrade
 from triage.engine.spec import RuleSet
 from triage.errors import ConfigError
@@ -44,6 +45,8 @@ async def _serve(
     engine = make_engine(settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     sessions = session_factory(engine)
     clock = SystemClock()
+    # SQLite: one writer; the ingress's inserts go before the worker's transactions (db/gate.py).
+    gate = WriteGate() if engine.dialect.name == "sqlite" else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -52,11 +55,13 @@ async def _serve(
     ingress: IngressServer | None = None
     try:
         if "ingress" in parts:
-            ingress = await start_ingress(settings, InboundStore(sessions), rules.mailboxes, host, port)
+            ingress = await start_ingress(
+                settings, InboundStore(sessions, gate=gate), rules.mailboxes, host, port
+            )
             bound_host, bound_port = ingress.address
             _say(f"SMTP ingress on {bound_host}:{bound_port} for {', '.join(sorted(rules.mailboxes))}")
         if "worker" in parts:
-            worker = Worker(sessions, settings, rules, clock=clock)
+            worker = Worker(sessions, settings, rules, clock=clock, gate=gate)
             tasks.append(asyncio.create_task(worker.run(stop), name="worker"))
             _say(f"worker {worker.name} is processing stored mail")
         if "sender" in parts:

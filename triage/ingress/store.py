@@ -9,6 +9,7 @@ contains ...``), and rows hold mail bodies and addresses.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import re
@@ -20,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage.db.engine import SQLITE_BEGIN
+from triage.db.gate import WriteGate
 from triage.db.models import InboundMessage, InboundStatus
 from triage.errors import StoreUnavailable
 
@@ -43,9 +45,16 @@ def _utc_now() -> dt.datetime:
 class InboundStore:
     """Inserts one received message per call, in its own committed transaction."""
 
-    def __init__(self, sessions: sessionmaker[Session], *, now: Callable[[], dt.datetime] = _utc_now) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        now: Callable[[], dt.datetime] = _utc_now,
+        gate: WriteGate | None = None,
+    ) -> None:
         self._sessions = sessions
         self._now = now
+        self._gate = gate
 
     def insert(  # noqa: PLR0917 - positional envelope fields: the ingress's one call site
         self,
@@ -85,7 +94,7 @@ class InboundStore:
             notes=[],
         )
         try:
-            with self._sessions() as session:
+            with self._gate.urgent() if self._gate else contextlib.nullcontext(), self._sessions() as session:
                 # IMMEDIATE: take SQLite's write lock first, so a busy database waits up to
                 # busy_timeout instead of failing half-way. PostgreSQL ignores the option.
                 session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})

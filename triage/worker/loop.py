@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from triage.clock import Clock
 from triage.config import Settings
 from triage.db.engine import SQLITE_BEGIN
+from triage.db.gate import WriteGate
 from triage.db.models import InboundMessage, InboundStatus
 from triage.engine.spec import RuleSet
 from triage.errors import ParseFailure
@@ -56,8 +57,10 @@ class Worker:
         *,
         clock: Clock,
         name: str | None = None,
+        gate: WriteGate | None = None,
     ) -> None:
         self._sessions = sessions
+        self._gate = gate
         self._settings = settings
         self._rules = rules
         self._clock = clock
@@ -69,6 +72,10 @@ class Worker:
     def _begin(self, session: Session) -> None:
         session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
 
+    def _yield_to_ingress(self) -> None:
+        if self._gate is not None:
+            self._gate.wait_turn()
+
     def claim(self, inbound_id: int | None = None) -> int | None:
         """Claim the oldest claimable row (or that one row) and commit the claim; its id or None.
 
@@ -76,6 +83,7 @@ class Worker:
         (a pending row waiting for its retry carries the time of the retry there).
         """
         while True:
+            self._yield_to_ingress()
             now = self._clock.now()
             with self._sessions() as session:
                 self._begin(session)
@@ -126,6 +134,7 @@ class Worker:
         retried with backoff until ``worker_max_attempts``, then parked.
         """
         try:
+            self._yield_to_ingress()
             with self._sessions() as session:
                 self._begin(session)
                 row = session.get(InboundMessage, inbound_id, with_for_update=self._postgres)
