@@ -1,0 +1,25 @@
+# One image for every triage process (docker-compose.yml runs it as migrate, ingress, worker, sender).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+COPY pyproject.toml README.md alembic.ini ./
+COPY triage ./triage
+COPY migrations ./migrations
+COPY rules ./rules
+COPY replies ./replies
+
+# Editable on purpose: triage finds migrations/, rules/ and replies/ next to its package
+# (triage.config.PROJECT_ROOT); a plain `pip install .` leaves them behind and `triage serve` fails.
+# The postgres extra brings psycopg (the image always runs against PostgreSQL).
+RUN pip install -e ".[postgres]" \
+    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin triage
+
+# Configuration is environment only (TRIAGE_*, see triage/config.py); nothing is written under /app.
+USER triage
+ENTRYPOINT ["triage"]
+CMD ["--help"]
