@@ -512,3 +512,59 @@ def test_mailboxes_must_be_secure() -> None:
     store = InboundStore(session_factory(make_engine("sqlite://")))
     with pytest.raises(ConfigError, match="secure_"):
         IngressHandler(store, ["secure_jo1", "info"])
+
+
+def test_a_command_line_over_512_octets_gets_500_and_the_session_goes_on(
+    sqlite_url: str, make_ingress: MakeIngress
+) -> None:
+    ingress = make_ingress(sqlite_url)
+    sock = open_idle(ingress.port)
+    try:
+        sock.sendall(b"MAIL FROM:<" + b"a" * 600 + b"@example.jp>\r\n")
+        assert read_reply(sock).startswith(b"500 ")
+        sock.sendall(f"MAIL FROM:<{SENDER}>\r\n".encode())
+        assert read_reply(sock).startswith(b"250 ")
+    finally:
+        sock.close()
+    assert rows(sqlite_url) == []
+
+
+def test_commands_sent_before_the_greeting_store_nothing_twice(
+    sqlite_url: str, make_ingress: MakeIngress
+) -> None:
+    """A client that talks before our 220 (a spam-bot habit) gets one answer per command."""
+    ingress = make_ingress(sqlite_url)
+    sock = socket.create_connection(("127.0.0.1", ingress.port), timeout=10)
+    try:
+        sock.sendall(
+            b"HELO early.test\r\n"
+            + f"MAIL FROM:<{SENDER}>\r\nRCPT TO:<{RCPT}>\r\nDATA\r\n".encode()
+            + b"Subject: early\r\n\r\nbody\r\n.\r\nQUIT\r\n"
+        )
+        replies: list[bytes] = []
+        while not replies or not replies[-1].startswith(b"221"):
+            line = read_reply(sock)
+            if not line:
+                break
+            replies.append(line)
+    finally:
+        sock.close()
+    assert replies[0].startswith(b"220 ")
+    assert [line[:3] for line in replies[1:]] == [b"250", b"250", b"250", b"354", b"250", b"221"]
+    [row] = rows(sqlite_url)
+    assert row.raw == b"Subject: early\r\n\r\nbody\r\n"
+
+
+def test_starttls_is_not_offered_and_commands_pipelined_behind_it_stay_plaintext(
+    sqlite_url: str, make_ingress: MakeIngress
+) -> None:
+    """No TLS context: STARTTLS is refused, so nothing can be injected across a TLS upgrade."""
+    ingress = make_ingress(sqlite_url)
+    sock = open_idle(ingress.port)
+    try:
+        sock.sendall(b"STARTTLS\r\n" + f"MAIL FROM:<{SENDER}>\r\n".encode())
+        assert read_reply(sock)[:1] in (b"4", b"5")  # 454 / 502: not available
+        assert read_reply(sock).startswith(b"250 ")  # MAIL answered once, in plaintext
+    finally:
+        sock.close()
+    assert rows(sqlite_url) == []
