@@ -38,7 +38,7 @@ from triage.outbound.render import render_reply
 from triage.parsing.mime import parse_mail
 from triage.parsing.model import ParsedMail
 from triage.routing import local_part
-from triage.verdict import Verdict, is_icloud, judge
+from triage.verdict import Verdict, is_icloud, judge, reply_recipient
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +254,8 @@ def _into_case(
 ) -> Outcome:
     mailbox = verdict.route.mailbox
     assert mailbox is not None  # checked by the caller
-    sender = verdict.reply_to
+    # The envelope sender (RFC 3834 §4), whether or not this verdict answers.
+    sender = reply_recipient(mail)
     _lock_sender(session, mailbox, sender)
 
     same = followup.identical_submission(
@@ -401,6 +402,7 @@ def _decide_again(
     facts = Facts(case.mailbox, (), is_icloud(mail, settings), missing, blocking)
     decision = decide(facts)
     template = pack.replies.get(decision.value)
+    recipient = reply_recipient(mail)
     return dataclasses.replace(
         verdict,
         decision=decision,
@@ -408,8 +410,8 @@ def _decide_again(
         extraction=merged,
         missing=missing,
         blocking_invalid=blocking,
-        reply_template=template if verdict.reply_to else None,
-        reply_to=verdict.reply_to if template else None,
+        reply_template=template if recipient else None,
+        reply_to=recipient if template else None,
     )
 
 
