@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import enum
 import getpass
 import json
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -332,38 +333,54 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK if all(result.ok for result in results) else EXIT_FAILED
 
 
+_Row = dict[str, Any]
+
+
+def _list_command(
+    args: argparse.Namespace,
+    settings: Settings,
+    statuses: type[enum.Enum],
+    *,
+    fetch: Callable[[Session, Any], list[_Row]],
+    empty: str,
+    columns: Sequence[tuple[str, Callable[[_Row], object]]],
+) -> int:
+    """`--status` checked against ``statuses``; rows as a JSON array (`--json`) or a table."""
+    try:
+        status = statuses(args.status) if args.status else None
+    except ValueError:
+        return _usage(f"--status must be one of {', '.join(str(item.value) for item in statuses)}")
+    with _database(settings) as sessions, sessions() as session:
+        rows = fetch(session, status)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+    elif not rows:
+        print(empty)
+    else:
+        _print_table([name for name, _ in columns], [[cell(row) for _, cell in columns] for row in rows])
+    return EXIT_OK
+
+
 def cmd_queue_list(args: argparse.Namespace, settings: Settings) -> int:
     from triage.db.models import CaseStatus  # noqa: PLC0415 - not for `check`
     from triage.listing import queue_rows  # noqa: PLC0415
 
-    try:
-        status = CaseStatus(args.status) if args.status else None
-    except ValueError:
-        return _usage(f"--status must be one of {', '.join(item.value for item in CaseStatus)}")
-    with _database(settings) as sessions, sessions() as session:
-        rows = queue_rows(session, status=status, mailbox=args.mailbox)
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False))
-        return EXIT_OK
-    if not rows:
-        print("no cases")
-        return EXIT_OK
-    _print_table(
-        ("ID", "REFERENCE", "MAILBOX", "STATUS", "CREATED", "UPDATED", "SENDER"),
-        [
-            (
-                row["id"],
-                row["reference"],
-                row["mailbox"],
-                row["status"],
-                _when(row["created_at"]),
-                _when(row["updated_at"]),
-                row["sender"],
-            )
-            for row in rows
-        ],
+    return _list_command(
+        args,
+        settings,
+        CaseStatus,
+        fetch=lambda session, status: queue_rows(session, status=status, mailbox=args.mailbox),
+        empty="no cases",
+        columns=(
+            ("ID", lambda row: row["id"]),
+            ("REFERENCE", lambda row: row["reference"]),
+            ("MAILBOX", lambda row: row["mailbox"]),
+            ("STATUS", lambda row: row["status"]),
+            ("CREATED", lambda row: _when(row["created_at"])),
+            ("UPDATED", lambda row: _when(row["updated_at"])),
+            ("SENDER", lambda row: row["sender"]),
+        ),
     )
-    return EXIT_OK
 
 
 def _staff_user() -> str:
@@ -458,72 +475,51 @@ def cmd_outbox_list(args: argparse.Namespace, settings: Settings) -> int:
     from triage.db.models import OutboundStatus  # noqa: PLC0415 - not for `check`
     from triage.listing import outbox_rows  # noqa: PLC0415
 
-    try:
-        status = OutboundStatus(args.status) if args.status else None
-    except ValueError:
-        return _usage(f"--status must be one of {', '.join(item.value for item in OutboundStatus)}")
-    with _database(settings) as sessions, sessions() as session:
-        rows = outbox_rows(session, status=status)
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False))
-        return EXIT_OK
-    if not rows:
-        print("no replies")
-        return EXIT_OK
-    _print_table(
-        ("ID", "CASE", "TEMPLATE", "STATUS", "ATTEMPTS", "TO", "CREATED", "NEXT ATTEMPT", "LAST ERROR"),
-        [
+    return _list_command(
+        args,
+        settings,
+        OutboundStatus,
+        fetch=lambda session, status: outbox_rows(session, status=status),
+        empty="no replies",
+        columns=(
+            ("ID", lambda row: row["id"]),
+            ("CASE", lambda row: row["case_id"]),
+            ("TEMPLATE", lambda row: row["template"]),
+            ("STATUS", lambda row: row["status"]),
+            ("ATTEMPTS", lambda row: row["attempts"]),
+            ("TO", lambda row: row["to"]),
+            ("CREATED", lambda row: _when(row["created_at"])),
             (
-                row["id"],
-                row["case_id"],
-                row["template"],
-                row["status"],
-                row["attempts"],
-                row["to"],
-                _when(row["created_at"]),
-                _when(row["next_attempt_at"]) if row["status"] == "pending" else "-",
-                row["last_error"],
-            )
-            for row in rows
-        ],
+                "NEXT ATTEMPT",
+                lambda row: _when(row["next_attempt_at"]) if row["status"] == "pending" else "-",
+            ),
+            ("LAST ERROR", lambda row: row["last_error"]),
+        ),
     )
-    return EXIT_OK
 
 
 def cmd_inbound_list(args: argparse.Namespace, settings: Settings) -> int:
     from triage.db.models import InboundStatus  # noqa: PLC0415 - not for `check`
     from triage.listing import inbound_rows  # noqa: PLC0415
 
-    try:
-        status = InboundStatus(args.status) if args.status else None
-    except ValueError:
-        return _usage(f"--status must be one of {', '.join(item.value for item in InboundStatus)}")
-    with _database(settings) as sessions, sessions() as session:
-        rows = inbound_rows(session, status=status, decision=args.decision)
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False))
-        return EXIT_OK
-    if not rows:
-        print("no mail")
-        return EXIT_OK
-    _print_table(
-        ("ID", "RECEIVED", "ORIGIN", "STATUS", "ATTEMPTS", "MAILBOX", "DECISION", "CASE", "REASON / ERROR"),
-        [
-            (
-                row["id"],
-                _when(row["received_at"]),
-                row["origin"],
-                row["status"],
-                row["attempts"],
-                row["mailbox"] or "-",
-                row["decision"] or "-",
-                row["case_id"] or "-",
-                row["last_error"] or row["reason"] or "-",
-            )
-            for row in rows
-        ],
+    return _list_command(
+        args,
+        settings,
+        InboundStatus,
+        fetch=lambda session, status: inbound_rows(session, status=status, decision=args.decision),
+        empty="no mail",
+        columns=(
+            ("ID", lambda row: row["id"]),
+            ("RECEIVED", lambda row: _when(row["received_at"])),
+            ("ORIGIN", lambda row: row["origin"]),
+            ("STATUS", lambda row: row["status"]),
+            ("ATTEMPTS", lambda row: row["attempts"]),
+            ("MAILBOX", lambda row: row["mailbox"] or "-"),
+            ("DECISION", lambda row: row["decision"] or "-"),
+            ("CASE", lambda row: row["case_id"] or "-"),
+            ("REASON / ERROR", lambda row: row["last_error"] or row["reason"] or "-"),
+        ),
     )
-    return EXIT_OK
 
 
 def cmd_inbound_retry(args: argparse.Namespace, settings: Settings) -> int:
