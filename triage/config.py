@@ -115,6 +115,8 @@ class Settings:
     relay_starttls: bool = False
     relay_username: str = ""
     relay_password: str = ""
+    # CA certificates to verify the relay's STARTTLS certificate (default: the system's).
+    relay_ca_file: str = ""
     # MAIL FROM of our replies: "" is the null reverse-path (no bounces can loop back).
     reply_envelope_from: str = ""
     sender_retry_base_seconds: float = 60.0
@@ -159,6 +161,7 @@ class Settings:
             relay_starttls=_bool(env, "TRIAGE_RELAY_STARTTLS", cls.relay_starttls),
             relay_username=env.get("TRIAGE_RELAY_USERNAME", "").strip(),
             relay_password=env.get("TRIAGE_RELAY_PASSWORD", ""),
+            relay_ca_file=env.get("TRIAGE_RELAY_CA_FILE", "").strip(),
             reply_envelope_from=env.get("TRIAGE_REPLY_ENVELOPE_FROM", "").strip(),
             sender_retry_base_seconds=_float(
                 env, "TRIAGE_SENDER_RETRY_BASE_SECONDS", cls.sender_retry_base_seconds

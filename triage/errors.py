@@ -60,5 +60,12 @@ class TransientSendError(SendError):
     """A 4xx reply or a connection problem: try again later."""
 
 
+class UncertainSendError(SendError):
+    """The whole message went out but the relay's answer never came: it may have accepted it.
+
+    At most once: such a reply is dead-lettered, never sent again (staff decide).
+    """
+
+
 class PermanentSendError(SendError):
     """A 5xx reply (or an address that must never be tried): do not try again."""

@@ -11,23 +11,28 @@ import datetime as dt
 import email
 import email.policy
 import logging
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage.clock import FixedClock
 from triage.config import Settings
 from triage.db.engine import make_engine, session_factory
 from triage.db.models import Case, CaseEvent, CaseStatus, OutboundMessage, OutboundStatus
-from triage.errors import PermanentSendError, TransientSendError
+from triage.errors import ConfigError, PermanentSendError, TransientSendError
 from triage.outbound.outbox import enqueue_reply
 from triage.outbound.render import RenderedReply
 from triage.outbound.sender import STOPPED_DURING_DELIVERY, DeliveryResult, Sender, SmtpTransport
@@ -54,6 +59,7 @@ class RelayHandler:
     rcpt_reply: str | None = None
     data_reply: str | None = None
     data_delay: float = 0.0
+    vanish_after_data: bool = False  # keep the message, then drop the connection without a reply
     mail_froms: list[str] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
 
@@ -79,6 +85,8 @@ class RelayHandler:
         if self.data_reply:
             return self.data_reply
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content)))
+        if self.vanish_after_data:
+            server.transport.abort()
         return "250 2.0.0 OK"
 
     def message_ids(self) -> list[str]:
@@ -567,3 +575,150 @@ def test_a_stopping_sender_starts_no_new_delivery(sessions: sessionmaker[Session
     assert load(sessions, first).status is OutboundStatus.SENT
     assert load(sessions, second).status is OutboundStatus.PENDING
     assert len(relay.handler.received) == 1
+
+
+def test_a_connection_lost_after_the_end_of_data_is_dead_lettered_not_resent(
+    sessions: sessionmaker[Session], relay: Relay
+) -> None:
+    """The relay may have the reply: at most once means it is never sent again."""
+    settings = settings_for(relay)
+    relay.handler.vanish_after_data = True
+    relay.start()
+    row_id, _ = queue(sessions, settings)
+    clock = FixedClock(NOW)
+    sender = make_sender(sessions, settings, clock)
+    [result] = sender.deliver_due()
+    assert result.status == OutboundStatus.DEAD.value
+    row = load(sessions, row_id)
+    assert row.status is OutboundStatus.DEAD
+    assert row.last_error is not None
+    assert "may have accepted it; not resent" in row.last_error
+    assert len(relay.handler.received) == 1
+    relay.handler.vanish_after_data = False
+    clock.at = NOW + dt.timedelta(days=1)
+    assert sender.deliver_due() == []
+    assert len(relay.handler.received) == 1
+
+
+def test_a_connection_lost_before_the_end_of_data_is_retried(
+    sessions: sessionmaker[Session], relay: Relay
+) -> None:
+    """Cut during RCPT: the relay has nothing, so the reply goes again later."""
+    settings = settings_for(relay)
+    relay.handler.rcpt_reply = "421 4.3.2 closing"
+    relay.start()
+    row_id, _ = queue(sessions, settings)
+    clock = FixedClock(NOW)
+    sender = make_sender(sessions, settings, clock)
+    [result] = sender.deliver_due()
+    assert result.status == OutboundStatus.PENDING.value
+    relay.handler.rcpt_reply = None
+    clock.at = load(sessions, row_id).next_attempt_at
+    [again] = sender.deliver_due()
+    assert again.status == OutboundStatus.SENT.value
+    assert len(relay.handler.received) == 1
+
+
+# -- STARTTLS and login ------------------------------------------------------------------------
+
+
+@dataclass
+class Logins:
+    seen: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+    def __call__(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        self.seen.append((auth_data.login, auth_data.password))
+        ok = (auth_data.login, auth_data.password) == (b"triage", b"s3cret")
+        return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (the test's own CA file)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "relay.pem", folder / "relay.key"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def test_starttls_and_login_with_a_verified_certificate(
+    sessions: sessionmaker[Session], certificate: tuple[Path, Path]
+) -> None:
+    cert, key = certificate
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    handler = RelayHandler()
+    logins = Logins()
+    port = free_port()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=server_context,
+        require_starttls=True,
+        authenticator=logins,
+        auth_require_tls=True,
+    )
+    controller.start()
+    try:
+        base = Settings(
+            our_domain="triage.example",
+            relay=("127.0.0.1", port),
+            relay_starttls=True,
+            relay_username="triage",
+            relay_password="s3cret",
+            relay_ca_file=str(cert),
+        )
+        row_id, _ = queue(sessions, base)
+        [result] = make_sender(sessions, base, FixedClock(NOW)).deliver_due()
+        assert result.status == OutboundStatus.SENT.value
+        assert logins.seen == [(b"triage", b"s3cret")]
+        assert len(handler.received) == 1
+
+        wrong = replace(base, relay_password="wrong")
+        other_id, _ = queue(sessions, wrong, "hana@example.jp")
+        [refused] = make_sender(sessions, wrong, FixedClock(NOW)).deliver_due()
+        assert refused.outbound_id == other_id
+        assert refused.status == OutboundStatus.PENDING.value  # our session's fault: retried
+        assert "535" in (load(sessions, other_id).last_error or "")
+
+        untrusted = replace(base, relay_ca_file="")  # the system CAs don't know it
+        third_id, _ = queue(sessions, untrusted, "jiro@example.jp")
+        [unverified] = make_sender(sessions, untrusted, FixedClock(NOW)).deliver_due()
+        assert unverified.status == OutboundStatus.PENDING.value
+        assert len(handler.received) == 1
+        assert load(sessions, row_id).status is OutboundStatus.SENT
+        assert load(sessions, third_id).status is OutboundStatus.PENDING
+    finally:
+        controller.stop()
+
+
+def test_a_login_without_starttls_to_a_remote_relay_is_refused_at_start() -> None:
+    settings = Settings(relay=("relay.example.net", 587), relay_username="triage", relay_password="x")
+    with pytest.raises(ConfigError, match="STARTTLS"):
+        SmtpTransport(settings)

@@ -39,7 +39,13 @@ from triage.clock import Clock
 from triage.config import Settings
 from triage.db.engine import SQLITE_BEGIN
 from triage.db.models import CaseEvent, OutboundMessage, OutboundStatus
-from triage.errors import ConfigError, PermanentSendError, SendError, TransientSendError
+from triage.errors import (
+    ConfigError,
+    PermanentSendError,
+    SendError,
+    TransientSendError,
+    UncertainSendError,
+)
 from triage.outbound.compose import address_problem
 from triage.outbound.ratelimit import breaker_tripped, recently_failed_permanently
 
@@ -52,6 +58,7 @@ __all__ = [
     "Sender",
     "SmtpTransport",
     "TransientSendError",
+    "UncertainSendError",
 ]
 
 log = logging.getLogger(__name__)
@@ -96,10 +103,20 @@ class SmtpTransport:
     def __init__(self, settings: Settings) -> None:
         if settings.reply_envelope_from and address_problem(settings.reply_envelope_from) is not None:
             raise ConfigError("the reply envelope sender is not a valid address")
+        if (
+            settings.relay_username
+            and not settings.relay_starttls
+            and settings.relay is not None
+            and settings.relay[0] not in {"127.0.0.1", "::1", "localhost"}
+        ):
+            raise ConfigError(
+                "TRIAGE_RELAY_USERNAME needs TRIAGE_RELAY_STARTTLS=true: the password is never sent in clear"
+            )
         self._relay = settings.relay
         self._starttls = settings.relay_starttls
         self._username = settings.relay_username
         self._password = settings.relay_password
+        self._ca_file = settings.relay_ca_file
         self._timeout = settings.sender_timeout_seconds
 
     def send(self, mail_from: str, to_addr: str, raw: bytes) -> None:
@@ -117,7 +134,7 @@ class SmtpTransport:
                 client = smtplib.SMTP(host, port, timeout=self._timeout)
                 client.ehlo()
                 if self._starttls:
-                    client.starttls(context=ssl.create_default_context())
+                    client.starttls(context=ssl.create_default_context(cafile=self._ca_file or None))
                     client.ehlo()
                 if self._username:
                     client.login(self._username, self._password)
@@ -127,18 +144,50 @@ class SmtpTransport:
                 ) from exc
             except (smtplib.SMTPException, OSError) as exc:
                 raise TransientSendError(f"relay unreachable ({type(exc).__name__})") from exc
-            try:
-                client.sendmail(mail_from, [to_addr], raw)
-            except smtplib.SMTPRecipientsRefused as exc:
-                code, message = next(iter(exc.recipients.values()), (451, b"recipient refused"))
-                raise _classified(code, message) from exc
-            except smtplib.SMTPResponseException as exc:
-                raise _classified(exc.smtp_code, exc.smtp_error) from exc
-            except (smtplib.SMTPException, OSError) as exc:
-                raise TransientSendError(f"relay connection lost ({type(exc).__name__})") from exc
+            _transaction(client, mail_from, to_addr, raw)
         finally:
             if client is not None:
                 _quit_quietly(client)
+
+
+def _dot_stuffed(raw: bytes) -> bytes:
+    """DATA payload: leading dots doubled, CRLF at the end, then the end-of-data line."""
+    payload = re.sub(rb"(?m)^\.", b"..", raw)
+    if not payload.endswith(b"\r\n"):
+        payload += b"\r\n"
+    return payload + b".\r\n"
+
+
+def _transaction(client: smtplib.SMTP, mail_from: str, to_addr: str, raw: bytes) -> None:
+    """MAIL, RCPT, DATA step by step, so that the one uncertain moment is known.
+
+    Until the end-of-data line has been sent, a lost connection means the relay has nothing:
+    transient, try again. After it, a lost answer means the relay may have taken the reply:
+    :class:`UncertainSendError`, never resent (at most once). smtplib's ``sendmail`` cannot tell
+    the two apart.
+    """
+    try:
+        code, text = client.mail(mail_from)
+        if code != 250:
+            raise _classified(code, text)
+        code, text = client.rcpt(to_addr)
+        if code not in (250, 251):
+            raise _classified(code, text)
+        code, text = client.docmd("DATA")
+        if code != 354:
+            raise _classified(code, text)
+        client.send(_dot_stuffed(raw))
+    except (smtplib.SMTPException, OSError) as exc:
+        raise TransientSendError(f"relay connection lost ({type(exc).__name__})") from exc
+    try:
+        code, text = client.getreply()
+    except (smtplib.SMTPException, OSError) as exc:
+        raise UncertainSendError(
+            f"relay connection lost after the whole reply was sent ({type(exc).__name__}): "
+            "the relay may have accepted it; not resent (at most once)"
+        ) from exc
+    if code != 250:
+        raise _classified(code, text)
 
 
 def _quit_quietly(client: smtplib.SMTP) -> None:
@@ -370,6 +419,8 @@ class Sender:
                 result = self._sent(session, row, now)
             elif swept:  # our lease ran out mid-send and another pass dead-lettered it
                 result = DeliveryResult(row.id, OutboundStatus.DEAD.value, row.last_error or "")
+            elif isinstance(error, UncertainSendError):
+                result = self._unknown(session, row, now, error.reply_text)
             elif isinstance(error, PermanentSendError):
                 result = self._dead(session, row, now, error.reply_text)
             else:
@@ -393,6 +444,14 @@ class Sender:
         code = _reply_code(text)
         _event(session, row, "reply_dead", now, reason="relay rejected", code=code)
         log.warning("reply %d dead: relay answered %s", row.id, code or "permanent failure")
+        return DeliveryResult(row.id, OutboundStatus.DEAD.value, text)
+
+    def _unknown(self, session: Session, row: OutboundMessage, now: dt.datetime, text: str) -> DeliveryResult:
+        row.status = OutboundStatus.DEAD
+        row.lease_until = None
+        row.last_error = text[:REPLY_TEXT_MAX]
+        _event(session, row, "reply_dead", now, reason="delivery unknown")
+        log.error("reply %d dead: delivery unknown (connection lost after end of data), not resent", row.id)
         return DeliveryResult(row.id, OutboundStatus.DEAD.value, text)
 
     def _retry(self, session: Session, row: OutboundMessage, now: dt.datetime, text: str) -> DeliveryResult:
