@@ -155,7 +155,8 @@ def _build_labels(rules: RuleSet, mailbox: str | None) -> _Labels:
     firsts = {light_normalise(label)[:1] for label in targets}
     first_chars = "".join(sorted({c for f in firsts if f for c in (f.lower(), f.upper())}))
     inline = regex.compile(
-        rf"(?=[{regex.escape(first_chars)}])(?P<label>{alternation})(?P<hints>{hint}*)[ ]?(?P<sep>は|:|=)?[ ]?",
+        rf"(?=[{regex.escape(first_chars)}])"
+        rf"(?P<label>{alternation})(?P<hints>{hint}*)[ ]?(?P<sep>は|:|=)?[ ]?",
         regex.IGNORECASE | regex.VERSION1,
     )
     return _Labels(line_start, inline, targets)
