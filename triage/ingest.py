@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import mailbox
 import re
-import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from triage.db.models import InboundMessage, InboundStatus, OutboundMessage
 from triage.engine.spec import RuleSet
 from triage.ingress.store import InboundStore
 from triage.parsing.addresses import parse_return_path
+from triage.tokens import claim_token
 from triage.worker.loop import Worker
 
 EML_SUFFIXES: Final = frozenset({".eml"})
@@ -275,7 +275,7 @@ class Ingester:
     ) -> None:
         self._sessions = sessions
         self._store = InboundStore(sessions, now=clock.now)
-        self._worker = Worker(sessions, settings, rules, clock=clock, name=f"ingest-{secrets.token_hex(6)}")
+        self._worker = Worker(sessions, settings, rules, clock=clock, name=f"ingest-{claim_token()}")
         self._rcpt_tos = [to] if to else []
 
     def ingest(self, source: Source) -> IngestResult:

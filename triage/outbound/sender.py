@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import os
 import re
 import secrets
 import smtplib
@@ -48,6 +47,7 @@ from triage.errors import (
 )
 from triage.outbound.compose import address_problem
 from triage.outbound.ratelimit import breaker_tripped, recently_failed_permanently
+from triage.tokens import claim_token
 
 __all__ = [
     "STOPPED_DURING_DELIVERY",
@@ -246,7 +246,7 @@ def _event(session: Session, row: OutboundMessage, kind: str, at: dt.datetime, *
 
 
 def _default_name(settings: Settings) -> str:
-    return f"{settings.instance_id}:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"[-64:]
+    return f"{settings.instance_id}:{socket.gethostname()}:sender-{claim_token()}"[-64:]
 
 
 class Sender:

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,6 +30,7 @@ from triage.db.gate import WriteGate
 from triage.db.models import InboundMessage, InboundStatus
 from triage.engine.spec import RuleSet
 from triage.errors import ParseFailure
+from triage.tokens import claim_token
 from triage.worker import pipeline
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class Worker:
         self._settings = settings
         self._rules = rules
         self._clock = clock
-        self.name = name or f"worker-{secrets.token_hex(6)}"
+        self.name = name or f"worker-{claim_token()}"
         self._postgres = sessions.kw["bind"].dialect.name == "postgresql"
 
     # -- claiming -----------------------------------------------------------------------------
