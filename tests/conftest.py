@@ -9,6 +9,7 @@ parameters are skipped, or fail when ``TRIAGE_REQUIRE_POSTGRES=1`` (CI).
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -108,6 +109,27 @@ def postgres_admin(statement: str) -> None:
             connection.exec_driver_sql(statement)
     finally:
         admin.dispose()
+
+
+# The test harness's own settings, kept when a test clears the service's environment.
+HARNESS_ENV = (POSTGRES_URL_ENV, REQUIRE_POSTGRES_ENV)
+
+
+@pytest.fixture
+def plain_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """README defaults whatever the caller's TRIAGE_* holds; the root logger restored after.
+
+    The harness's own variables (PostgreSQL URL, "PostgreSQL required") stay, so CI still fails
+    rather than skips when PostgreSQL is down.
+    """
+    for name in list(os.environ):
+        if name.startswith("TRIAGE_") and name not in HARNESS_ENV:
+            monkeypatch.delenv(name)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,8 @@ from typing import Any
 import pytest
 
 from triage.cli import main
+
+pytestmark = pytest.mark.usefixtures("plain_environment")
 
 JA_BODY = (
     "ログインできません。よろしくお願いします。\n"
@@ -27,14 +28,6 @@ EN_BODY = (
     "Phone: 090-0000-1234\n"
     "I paid with my credit card.\n"
 )
-
-
-@pytest.fixture(autouse=True)
-def _plain_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The defaults of README "Configuration", whatever the caller's environment holds."""
-    for name in list(os.environ):
-        if name.startswith("TRIAGE_"):
-            monkeypatch.delenv(name)
 
 
 def mail(

@@ -4,9 +4,7 @@ and PostgreSQL, through `triage.cli.main` as a user runs it."""
 from __future__ import annotations
 
 import json
-import logging
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,8 @@ from triage.cli import main
 from triage.db.engine import make_engine, session_factory
 from triage.db.models import Case, CaseStatus, InboundMessage, OutboundMessage
 from triage.ingest import discover, return_path_address, summary
+
+pytestmark = pytest.mark.usefixtures("plain_environment")
 
 COMPLETE = (
     "ログインできません。よろしくお願いします。\n"
@@ -77,19 +77,6 @@ def mbox(*messages: bytes) -> bytes:
     for raw in messages:
         out += b"From MAILER-DAEMON Fri May 10 10:00:00 2024\n" + raw.replace(b"\r\n", b"\n") + b"\n"
     return out
-
-
-@pytest.fixture(autouse=True)
-def _plain_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """README defaults whatever the caller's environment holds; the root logger restored."""
-    for name in list(os.environ):
-        if name.startswith("TRIAGE_"):
-            monkeypatch.delenv(name)
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +15,7 @@ from triage.cli import main
 from triage.db.engine import make_engine, session_factory
 from triage.db.models import CaseEvent, OutboundMessage, OutboundStatus
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("plain_environment")]
 
 COMPLETE = (
     "ログインできません。よろしくお願いします。\n"
@@ -45,18 +42,6 @@ def mail(body: str, *, sender: str, message_id: str, to: str = "secure_billing@c
         "Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n"
     )
     return (head + "\n" + body).replace("\n", "\r\n").encode("utf-8")
-
-
-@pytest.fixture(autouse=True)
-def _plain_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in list(os.environ):
-        if name.startswith("TRIAGE_"):
-            monkeypatch.delenv(name)
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def run(argv: list[str]) -> int:
