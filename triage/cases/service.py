@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -27,6 +26,7 @@ from triage.db.models import Case, CaseEvent, CaseStatus, CaseValue, InboundMess
 from triage.decide import Decision
 from triage.engine.extract import Extraction, Found, Invalid
 from triage.engine.spec import RuleSet
+from triage.verdict import Verdict
 
 # Crockford's base32 without I, L, O, U: nothing a member can misread when retyping it.
 _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -251,19 +251,16 @@ def merged_extraction(session: Session, case: Case) -> Extraction:
     return merged
 
 
-def set_verdict(
-    case: Case,
-    *,
-    decision: Decision,
-    reason: str,
-    missing: Iterable[str],
-    blocking: Iterable[str],
-    language: str,
-    now: dt.datetime,
+def record_verdict(
+    session: Session, case: Case, verdict: Verdict, *, inbound_id: int, now: dt.datetime
 ) -> None:
-    case.status = status_for(decision)
-    case.reason = reason
-    case.missing = list(missing)
-    case.invalid = list(blocking)
-    case.language = language
+    """The case takes the verdict (status, reason, what is missing or blocking, language)."""
+    case.status = status_for(verdict.decision)
+    case.reason = verdict.reason
+    case.missing = list(verdict.missing)
+    case.invalid = list(verdict.blocking_invalid)
+    case.language = verdict.language
     case.updated_at = now
+    add_event(
+        session, case, "decided", now, inbound_id=inbound_id, detail={"decision": verdict.decision.value}
+    )

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from triage.cases import followup
-from triage.cases.service import add_event, merge_values, merged_extraction, open_case, set_verdict
+from triage.cases.service import add_event, merge_values, merged_extraction, open_case, record_verdict
 from triage.clock import Clock
 from triage.config import Settings
 from triage.db.models import (
@@ -294,19 +294,8 @@ def _into_case(
             now=now,
             parent=parent,
         )
-        merge_values(session, case, verdict.extraction or _empty(), rules, inbound=row, now=now)
-        set_verdict(
-            case,
-            decision=verdict.decision,
-            reason=verdict.reason,
-            missing=verdict.missing,
-            blocking=verdict.blocking_invalid,
-            language=verdict.language,
-            now=now,
-        )
-        add_event(
-            session, case, "decided", now, inbound_id=row.id, detail={"decision": verdict.decision.value}
-        )
+        merge_values(session, case, verdict.extraction or Extraction(), rules, inbound=row, now=now)
+        record_verdict(session, case, verdict, inbound_id=row.id, now=now)
         outbound_id = _reply(session, case, row, mail, verdict, settings=settings, rules=rules, now=now)
         return Outcome(InboundStatus.DONE, verdict.decision.value, case.id, outbound_id, verdict.reason)
 
@@ -317,7 +306,7 @@ def _into_case(
     verdict = _without_our_lines(
         session, case, mail, verdict, row=row, settings=settings, rules=rules, today=today
     )
-    merged = merge_values(session, case, verdict.extraction or _empty(), rules, inbound=row, now=now)
+    merged = merge_values(session, case, verdict.extraction or Extraction(), rules, inbound=row, now=now)
     notes: dict[str, object] = {
         "rule": match.rule,
         "added": list(merged.added),
@@ -329,16 +318,7 @@ def _into_case(
     add_event(session, case, "followup", now, inbound_id=row.id, detail=notes)
 
     again = _decide_again(session, case, mail, verdict, settings=settings, rules=rules)
-    set_verdict(
-        case,
-        decision=again.decision,
-        reason=again.reason,
-        missing=again.missing,
-        blocking=again.blocking_invalid,
-        language=again.language,
-        now=now,
-    )
-    add_event(session, case, "decided", now, inbound_id=row.id, detail={"decision": again.decision.value})
+    record_verdict(session, case, again, inbound_id=row.id, now=now)
     row.decision = again.decision.value
     row.reason = again.reason
     outbound_id = None
@@ -353,10 +333,6 @@ def _into_case(
         outbound_id,
         f"follow-up of case {case.id} ({match.rule}): {again.reason}",
     )
-
-
-def _empty() -> Extraction:
-    return Extraction()
 
 
 def _without_our_lines(
