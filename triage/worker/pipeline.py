@@ -143,7 +143,7 @@ def process(
     if verdict.decision is Decision.IGNORED:
         bounced = _link_bounce(session, row, mail, settings=settings, now=now)
         detail = verdict.reason if bounced is None else f"{verdict.reason}; bounce of reply {bounced}"
-        return Outcome(InboundStatus.DONE, verdict.decision.value, None, bounced, detail)
+        return Outcome(InboundStatus.DONE, verdict.decision.value, None, None, detail)  # no reply of its own
     if verdict.decision not in MAKES_CASE or verdict.route.mailbox is None:
         return Outcome(InboundStatus.DONE, verdict.decision.value, None, None, verdict.reason)
     return _into_case(
