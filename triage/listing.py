@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from triage.cases.service import add_event
 from triage.db.engine import SQLITE_BEGIN
 from triage.db.models import (
     Case,
@@ -174,15 +175,8 @@ def record_reveal(
     session: Session, case: Case, revealed: Iterable[str], *, now: dt.datetime, user: str
 ) -> None:
     """Audit a reveal in the case's history: who, how, which fields (names, never values)."""
-    session.add(
-        CaseEvent(
-            case_id=case.id,
-            at=now,
-            kind="revealed",
-            inbound_id=None,
-            outbound_id=None,
-            detail={"via": "cli", "user": user, "fields": list(revealed)},
-        )
+    add_event(
+        session, case.id, "revealed", now, detail={"via": "cli", "user": user, "fields": list(revealed)}
     )
 
 

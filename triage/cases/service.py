@@ -67,7 +67,7 @@ def new_reference(session: Session) -> str:
 
 def add_event(
     session: Session,
-    case: Case,
+    case_id: int,
     kind: str,
     now: dt.datetime,
     *,
@@ -77,7 +77,7 @@ def add_event(
 ) -> CaseEvent:
     """Append to the case's history. ``detail`` holds names and reasons, never values."""
     event = CaseEvent(
-        case_id=case.id,
+        case_id=case_id,
         at=now,
         kind=kind,
         inbound_id=inbound_id,
@@ -117,7 +117,7 @@ def open_case(
     inbound.case_id = case.id
     add_event(
         session,
-        case,
+        case.id,
         "opened",
         now,
         inbound_id=inbound.id,
@@ -262,5 +262,5 @@ def record_verdict(
     case.language = verdict.language
     case.updated_at = now
     add_event(
-        session, case, "decided", now, inbound_id=inbound_id, detail={"decision": verdict.decision.value}
+        session, case.id, "decided", now, inbound_id=inbound_id, detail={"decision": verdict.decision.value}
     )

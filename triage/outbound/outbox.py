@@ -16,8 +16,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
+from triage.cases.service import add_event
 from triage.config import Settings
-from triage.db.models import CaseEvent, OutboundMessage, OutboundStatus
+from triage.db.models import OutboundMessage, OutboundStatus
 from triage.errors import ComposeError
 from triage.outbound.compose import compose, new_message_id
 from triage.outbound.ratelimit import noreply_recipient, rate_limited, recently_failed_permanently
@@ -95,15 +96,14 @@ def enqueue_reply(
     else:
         log.info("reply %d queued", row.id)
     if case_id is not None:
-        session.add(
-            CaseEvent(
-                case_id=case_id,
-                at=now,
-                kind="reply_suppressed" if reason is not None else "reply_queued",
-                inbound_id=inbound_id,
-                outbound_id=row.id,
-                detail={"template": reply.template, "reason": reason},
-            )
+        add_event(
+            session,
+            case_id,
+            "reply_suppressed" if reason is not None else "reply_queued",
+            now,
+            inbound_id=inbound_id,
+            outbound_id=row.id,
+            detail={"template": reply.template, "reason": reason},
         )
     session.flush()
     return row

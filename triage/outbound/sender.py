@@ -34,10 +34,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from triage.cases.service import add_event
 from triage.clock import Clock
 from triage.config import Settings
 from triage.db.engine import SQLITE_BEGIN
-from triage.db.models import CaseEvent, OutboundMessage, OutboundStatus
+from triage.db.models import OutboundMessage, OutboundStatus
 from triage.errors import (
     ConfigError,
     PermanentSendError,
@@ -233,15 +234,14 @@ def _reply_code(text: str) -> str | None:
 def _event(session: Session, row: OutboundMessage, kind: str, at: dt.datetime, **detail: object) -> None:
     if row.case_id is None:
         return
-    session.add(
-        CaseEvent(
-            case_id=row.case_id,
-            at=at,
-            kind=kind,
-            inbound_id=row.inbound_id,
-            outbound_id=row.id,
-            detail={"template": row.template, "attempts": row.attempts, **detail},
-        )
+    add_event(
+        session,
+        row.case_id,
+        kind,
+        at,
+        inbound_id=row.inbound_id,
+        outbound_id=row.id,
+        detail={"template": row.template, "attempts": row.attempts, **detail},
     )
 
 

@@ -191,17 +191,15 @@ def _link_bounce(
         reply.status = OutboundStatus.DEAD
         reply.last_error = f"{code} bounced after delivery"
     if reply.case_id is not None:
-        case = session.get(Case, reply.case_id)
-        if case is not None:
-            add_event(
-                session,
-                case,
-                "reply_bounced",
-                now,
-                inbound_id=row.id,
-                outbound_id=reply.id,
-                detail={"status": code or "unknown"},
-            )
+        add_event(
+            session,
+            reply.case_id,
+            "reply_bounced",
+            now,
+            inbound_id=row.id,
+            outbound_id=reply.id,
+            detail={"status": code or "unknown"},
+        )
     row.notes = [*row.notes, f"bounce of reply {reply.id} (status {code or 'unknown'})"]
     return reply.id
 
@@ -264,7 +262,7 @@ def _into_case(
     if same is not None:
         row.case_id = same.id
         row.decision = same.status.value  # the case's verdict: this mail changed nothing
-        add_event(session, same, "resubmitted", now, inbound_id=row.id)
+        add_event(session, same.id, "resubmitted", now, inbound_id=row.id)
         return Outcome(
             InboundStatus.DONE,
             same.status.value,
@@ -315,7 +313,7 @@ def _into_case(
     }
     if sender and sender.lower() != case.sender:
         notes["from_other_sender"] = True
-    add_event(session, case, "followup", now, inbound_id=row.id, detail=notes)
+    add_event(session, case.id, "followup", now, inbound_id=row.id, detail=notes)
 
     again = _decide_again(session, case, mail, verdict, settings=settings, rules=rules)
     record_verdict(session, case, again, inbound_id=row.id, now=now)
@@ -325,7 +323,7 @@ def _into_case(
     if not (previous is CaseStatus.QUEUED and case.status is CaseStatus.QUEUED):
         outbound_id = _reply(session, case, row, mail, again, settings=settings, rules=rules, now=now)
     else:
-        add_event(session, case, "no_reply", now, inbound_id=row.id, detail={"why": "already queued"})
+        add_event(session, case.id, "no_reply", now, inbound_id=row.id, detail={"why": "already queued"})
     return Outcome(
         InboundStatus.DONE,
         again.decision.value,
@@ -405,7 +403,12 @@ def _reply(
     rendered = render_reply(verdict, rules, settings, reference=case.reference)
     if rendered is None:
         add_event(
-            session, case, "no_reply", now, inbound_id=row.id, detail={"why": "no reply address or template"}
+            session,
+            case.id,
+            "no_reply",
+            now,
+            inbound_id=row.id,
+            detail={"why": "no reply address or template"},
         )
         return None
     outbound = enqueue_reply(
