@@ -56,17 +56,23 @@ def test_shipped_rules_lint_clean() -> None:
 
 def test_pattern_that_does_not_compile(copy: tuple[Path, Path]) -> None:
     fields = copy[0] / "fields.yaml"
-    line = edit(fields, "      - '(?i)\\bI live in (?P<value>[A-Za-z\\-]+)'", "      - '(?P<value>[unclosed'")
+    line = edit(
+        fields,
+        "      - '(?i)\\bmy (?P<value>credit card) (?:was|has been) charged'",
+        "      - '(?P<value>[unclosed'",
+    )
     problem = only(problems_of(copy), "does not compile")
     assert problem.where.path == str(fields)
     assert problem.where.line == line
-    assert "prefecture" in problem.message
+    assert "payment_method" in problem.message
 
 
 def test_prose_pattern_without_value_group(copy: tuple[Path, Path]) -> None:
     fields = copy[0] / "fields.yaml"
     line = edit(
-        fields, "      - '(?i)\\bI live in (?P<value>[A-Za-z\\-]+)'", "      - 'I live in ([A-Za-z]+)'"
+        fields,
+        "      - '(?i)\\bmy (?P<value>credit card) (?:was|has been) charged'",
+        "      - 'my (credit card) was charged'",
     )
     problem = only(problems_of(copy), "(?P<value>")
     assert (problem.where.path, problem.where.line) == (str(fields), line)

@@ -10,9 +10,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import regex
 import yaml
 
+from triage import textmatch
 from triage.engine.fields import VALIDATORS
 from triage.engine.spec import (
     CARRIER_ID,
@@ -40,6 +40,9 @@ _FIELD_KEYS = frozenset(
         "infers_carrier",
         "derive_from",
         "examples",
+        "terms",
+        "not_terms",
+        "hedges",
     }
 )
 _PACK_KEYS = frozenset({"mailbox", "version", "description", "requires", "optional", "labels", "replies"})
@@ -104,13 +107,13 @@ class _Ctx:
                 out.append((value, item))
         return out
 
-    def pattern(self, node: yaml.Node, what: str, *, needs_value: bool) -> regex.Pattern[str] | None:
+    def pattern(self, node: yaml.Node, what: str, *, needs_value: bool) -> textmatch.Pattern | None:
         source = self.string(node, what)
         if source is None:
             return None
         try:
-            compiled = regex.compile(source, regex.VERSION1 | regex.MULTILINE)
-        except regex.error as exc:
+            compiled = textmatch.compile(source, textmatch.VERSION1 | textmatch.MULTILINE)
+        except textmatch.error as exc:
             self.fail(node, f"{what} does not compile: {exc}")
             return None
         if needs_value and "value" not in compiled.groupindex:
@@ -204,6 +207,12 @@ def _load_field(key: str, node: yaml.Node, ctx: _Ctx) -> FieldDef | None:
     )
     examples = _load_examples(entries["examples"][1], ctx) if "examples" in entries else []
     derive = ctx.string(entries["derive_from"][1], "derive_from") if "derive_from" in entries else None
+    terms = _term_groups(entries["terms"][1], ctx, key) if "terms" in entries else ()
+    not_terms = (
+        tuple(word for word, _ in ctx.strings(entries["not_terms"][1], "not_terms"))
+        if "not_terms" in entries
+        else ()
+    )
     return FieldDef(
         key=key,
         validator=validator or "",
@@ -219,18 +228,55 @@ def _load_field(key: str, node: yaml.Node, ctx: _Ctx) -> FieldDef | None:
         derive_from=derive,
         examples=tuple(examples),
         where=ctx.where(node),
+        terms=terms,
+        not_terms=not_terms,
+        hedges=ctx.boolean(entries["hedges"][1], "hedges") if "hedges" in entries else True,
     )
 
 
-def _load_fields_file(path: Path, ctx: _Ctx) -> tuple[dict[str, FieldDef], list[CompoundDef], list[str]]:
+def _term_groups(node: yaml.Node, ctx: _Ctx, what: str) -> tuple[tuple[str, ...], ...]:
+    """`terms: [[電話, phone], [番号, number]]`: every group must be met; a plain list is one group."""
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        ctx.fail(node, f"terms of {what!r} must be a non-empty list (of lists) of words")
+        return ()
+    if all(isinstance(item, yaml.ScalarNode) for item in node.value):
+        return (tuple(word for word, _ in ctx.strings(node, "terms")),)
+    groups = []
+    for item in node.value:
+        words = tuple(word for word, _ in ctx.strings(item, "terms"))
+        if words:
+            groups.append(words)
+    return tuple(groups)
+
+
+def _patterns(node: yaml.Node, ctx: _Ctx, what: str) -> tuple[textmatch.Pattern, ...]:
+    out = []
+    for _, item in ctx.strings(node, what):
+        compiled = ctx.pattern(item, what, needs_value=False)
+        if compiled is not None:
+            out.append(compiled)
+    return tuple(out)
+
+
+@dataclass
+class _FieldsFile:
+    fields: dict[str, FieldDef]
+    compounds: list[CompoundDef]
+    carrier_labels: list[str]
+    carrier_terms: tuple[tuple[str, ...], ...] = ()
+    not_given: tuple[textmatch.Pattern, ...] = ()
+    corrections: tuple[textmatch.Pattern, ...] = ()
+
+
+def _load_fields_file(path: Path, ctx: _Ctx) -> _FieldsFile:
     root = _compose(path, ctx)
     if root is None:
-        return {}, [], []
+        return _FieldsFile({}, [], [])
     top = ctx.mapping(root, "fields.yaml")
     fields: dict[str, FieldDef] = {}
     if "fields" not in top:
         ctx.fail(root, "fields.yaml needs a 'fields' mapping")
-        return {}, [], []
+        return _FieldsFile({}, [], [])
     for key, (_, node) in ctx.mapping(top["fields"][1], "fields").items():
         loaded = _load_field(key, node, ctx)
         if loaded is not None:
@@ -258,8 +304,9 @@ def _load_fields_file(path: Path, ctx: _Ctx) -> tuple[dict[str, FieldDef], list[
             if not labels or len(parts) < 2 or split is None:
                 ctx.fail(item, "a compound needs labels, at least two fields and a split pattern")
                 continue
+            terms = _term_groups(entries["terms"][1], ctx, "a compound") if "terms" in entries else ()
             compounds.append(
-                CompoundDef(tuple(labels), tuple(name for name, _ in parts), split, ctx.where(item))
+                CompoundDef(tuple(labels), tuple(name for name, _ in parts), split, ctx.where(item), terms)
             )
     carrier_labels = (
         [label for label, _ in ctx.strings(top["carrier_id_labels"][1], "carrier_id_labels")]
@@ -271,10 +318,28 @@ def _load_fields_file(path: Path, ctx: _Ctx) -> tuple[dict[str, FieldDef], list[
             ctx.fail(top["fields"][1], f"field {key!r} derives from unknown field {definition.derive_from!r}")
         if definition.infers_carrier is not None and definition.infers_carrier not in CARRIER_ID_FIELDS:
             ctx.fail(top["fields"][1], f"field {key!r} infers unknown carrier {definition.infers_carrier!r}")
+    known = (
+        "fields",
+        "compounds",
+        "carrier_id_labels",
+        "carrier_id_terms",
+        "not_given",
+        "corrections",
+        "version",
+    )
     for key, (key_node, _) in top.items():
-        if key not in ("fields", "compounds", "carrier_id_labels", "version"):
+        if key not in known:
             ctx.fail(key_node, f"unknown key {key!r}")
-    return fields, compounds, carrier_labels
+    return _FieldsFile(
+        fields,
+        compounds,
+        carrier_labels,
+        _term_groups(top["carrier_id_terms"][1], ctx, "carrier_id_terms")
+        if "carrier_id_terms" in top
+        else (),
+        _patterns(top["not_given"][1], ctx, "not_given") if "not_given" in top else (),
+        _patterns(top["corrections"][1], ctx, "corrections") if "corrections" in top else (),
+    )
 
 
 def _known(name: str, node: yaml.Node, fields: Mapping[str, FieldDef], ctx: _Ctx) -> bool:
@@ -399,15 +464,14 @@ def collect(rules_dir: Path, replies_dir: Path) -> tuple[RuleSet, list[RulePackE
     ctx = _Ctx(path="")
     fields_path = rules_dir / FIELDS_FILE
     ctx.path = str(fields_path)
-    fields: dict[str, FieldDef] = {}
-    compounds: list[CompoundDef] = []
-    carrier_labels: list[str] = []
+    loaded = _FieldsFile({}, [], [])
     if not fields_path.is_file():
         ctx.problems.append(
             RulePackError("missing field definitions", SourceLocation(str(fields_path), 1, 1))
         )
     else:
-        fields, compounds, carrier_labels = _load_fields_file(fields_path, ctx)
+        loaded = _load_fields_file(fields_path, ctx)
+    fields = loaded.fields
     templates = template_names(replies_dir)
     packs: dict[str, MailboxPack] = {}
     for path in sorted(_pack_files(rules_dir)):
@@ -424,10 +488,13 @@ def collect(rules_dir: Path, replies_dir: Path) -> tuple[RuleSet, list[RulePackE
         )
     rules = RuleSet(
         fields=fields,
-        compounds=tuple(compounds),
-        carrier_id_labels=tuple(carrier_labels),
+        compounds=tuple(loaded.compounds),
+        carrier_id_labels=tuple(loaded.carrier_labels),
         packs=packs,
         templates_dir=str(replies_dir),
+        carrier_id_terms=loaded.carrier_terms,
+        not_given=loaded.not_given,
+        corrections=loaded.corrections,
     )
     return rules, ctx.problems
 

@@ -6,9 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-import regex
-
 from triage.errors import SourceLocation
+from triage.textmatch import Pattern
 
 # The virtual field a pack requires for "the id of the member's carrier" (product.md).
 CARRIER_ID = "carrier_id"
@@ -31,8 +30,8 @@ class FieldDef:
     key: str
     validator: str
     labels: tuple[str, ...]
-    prose: tuple[regex.Pattern[str], ...]  # unlabelled patterns with a (?P<value>...) group
-    shape: regex.Pattern[str] | None  # what a value looks like after a label inside a sentence
+    prose: tuple[Pattern, ...]  # unlabelled patterns with a (?P<value>...) group
+    shape: Pattern | None  # what a value looks like after a label inside a sentence
     is_list: bool
     scan_anywhere: bool  # e-mail addresses are taken wherever they stand in the member's text
     sensitive: bool
@@ -40,6 +39,11 @@ class FieldDef:
     derive_from: str | None  # when absent, read this field out of another one's value (prefecture <- address)
     examples: tuple[Example, ...]
     where: SourceLocation
+    # Label words: a label reaches this field when every group has one of its words in it and
+    # none of `not_terms` is there (`ご登録のお電話番号`, `電話番号（携帯）`, `Mobile` -> phone).
+    terms: tuple[tuple[str, ...], ...] = ()
+    not_terms: tuple[str, ...] = ()
+    hedges: bool = True  # an answer saying "I do not know / have it" means not given
 
 
 @dataclass(frozen=True)
@@ -48,8 +52,9 @@ class CompoundDef:
 
     labels: tuple[str, ...]
     fields: tuple[str, ...]
-    split: regex.Pattern[str]
+    split: Pattern
     where: SourceLocation
+    terms: tuple[tuple[str, ...], ...] = ()  # label words that reach this compound (like FieldDef.terms)
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,11 @@ class RuleSet:
     packs: Mapping[str, MailboxPack]
     templates_dir: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
+    carrier_id_terms: tuple[tuple[str, ...], ...] = ()
+    # Patterns (searched anywhere in an answer) that say the member does not have, know or
+    # remember the value (readings.md 8), and cues that a line corrects an earlier value (7).
+    not_given: tuple[Pattern, ...] = ()
+    corrections: tuple[Pattern, ...] = ()
 
     @property
     def mailboxes(self) -> frozenset[str]:

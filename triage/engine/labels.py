@@ -1,0 +1,196 @@
+"""Which field a label names: the FAQ's exact labels first, then the meaningful words of a label.
+
+A member rewrites labels freely (`ご登録のお電話番号`, `電話番号（携帯）`, `ケータイ`, `Mobile`,
+`Member number I entered`). Exact labels from the rule packs are matched first (the mailbox's own
+FAQ wording wins); any other label is classified by its *terms*: a field is reached when every
+term group of the field has a word in the label and none of its `not_terms` is there. Among the
+fields reached, the one whose words cover most of the label wins, preferring fields the mailbox
+asks for. All of it is data in `rules/fields.yaml`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from triage import textmatch
+from triage.engine.spec import CARRIER_ID, RuleSet
+from triage.engine.text import light_normalise
+
+BULLETS = r"(?:[・･•●○◆◇■□▼▽▲△◎★☆※*+\-−>＞»〇◯]|[0-9]{1,2}[.)]|\([0-9]{1,2}\))"
+HINT = r"(?:[ ]?(?:[(\[【<][^()\[\]【】<>]{0,40}[)\]】>]|[※★☆*][0-9]?|[0-9]{1,2}桁))"
+
+
+@dataclass(frozen=True)
+class _Terms:
+    target: str
+    groups: tuple[tuple[str, ...], ...]
+    not_terms: tuple[str, ...]
+
+
+@dataclass
+class LabelIndex:
+    line_start: textmatch.Pattern  # an exact label at the start of a line
+    inline: textmatch.Pattern  # an exact label inside a sentence
+    generic: textmatch.Pattern  # any short label before a separator, classified by its words
+    term_hits: textmatch.Pattern  # any label word, to find labels inside sentences
+    targets: dict[str, str]  # normalised exact label -> field key / CARRIER_ID / "compound:N"
+    terms: tuple[_Terms, ...]
+    wanted: frozenset[str]  # fields of the mailbox's pack
+    _classified: dict[str, str] = field(default_factory=dict)
+
+    def exact(self, label: str) -> str:
+        return self.targets.get(label.casefold(), self.targets.get(_label_key(label), ""))
+
+    def classify(self, label: str) -> str:
+        """The field a free-form label names by its words, or "" when none."""
+        known = self._classified.get(label)
+        if known is None:
+            known = self._classify(label)
+            if len(self._classified) < 4096:
+                self._classified[label] = known
+        return known
+
+    def _classify(self, label: str) -> str:
+        text = _fold(label)
+        if not text:
+            return ""
+        best: tuple[int, int, str] | None = None
+        for entry in self.terms:
+            if any(_has(text, word) for word in entry.not_terms):
+                continue
+            score = 0
+            for group in entry.groups:
+                hits = [len(word) for word in group if _has(text, word)]
+                if not hits:
+                    score = -1
+                    break
+                score += max(hits)
+            if score <= 0:
+                continue
+            wanted = 1 if entry.target in self.wanted or entry.target.startswith("compound:") else 0
+            key = (score, wanted, entry.target)
+            if best is None or key[:2] > best[:2]:
+                best = key
+        return best[2] if best else ""
+
+    def excluded(self, target: str, label: str) -> bool:
+        """True when the label's words rule the field out (`パスワード(桁数)` is not the password)."""
+        text = _fold(label)
+        return any(
+            entry.target == target and any(_has(text, word) for word in entry.not_terms)
+            for entry in self.terms
+        )
+
+
+def _fold(text: str) -> str:
+    return light_normalise(text).casefold()
+
+
+def _has(text: str, word: str) -> bool:
+    """`word` in `text`; an ASCII word must stand as a word (`id` is not in `paid`)."""
+    at = text.find(word)
+    while at >= 0:
+        if not word[:1].isascii() or not word.isascii():
+            return True
+        before = text[at - 1] if at > 0 else " "
+        after = text[at + len(word)] if at + len(word) < len(text) else " "
+        if not (before.isascii() and before.isalnum()) and not (after.isascii() and after.isalpha()):
+            return True
+        at = text.find(word, at + 1)
+    return False
+
+
+def _label_key(label: str) -> str:
+    return light_normalise(label).casefold()
+
+
+def _alternation(labels: Iterable[str]) -> str:
+    ordered = sorted({light_normalise(label) for label in labels if label}, key=len, reverse=True)
+    parts = []
+    for label in ordered:
+        escaped = textmatch.escape(label).replace(r"\ ", "[ ]?")
+        if label[-1:].isascii() and label[-1:].isalnum():
+            escaped += r"(?![A-Za-z0-9])"
+        parts.append(escaped)
+    return "|".join(parts)
+
+
+def _fold_terms(groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(_fold(word) for word in group if _fold(word)) for group in groups)
+
+
+def build(rules: RuleSet, mailbox: str | None) -> LabelIndex:
+    targets: dict[str, str] = {}
+    for key, definition in rules.fields.items():
+        for label in definition.labels:
+            targets.setdefault(_label_key(label), key)
+    for label in rules.carrier_id_labels:
+        targets.setdefault(_label_key(label), CARRIER_ID)
+    for index, compound in enumerate(rules.compounds):
+        for label in compound.labels:
+            targets[_label_key(label)] = f"compound:{index}"
+    wanted: set[str] = set()
+    if mailbox is not None and mailbox in rules.packs:
+        pack = rules.packs[mailbox]
+        for key, labels in pack.labels.items():
+            for label in labels:
+                targets[_label_key(label)] = key  # the mailbox's own FAQ wording wins
+        for requirement in pack.requires:
+            wanted.update(requirement.fields)
+            if requirement.when_field:
+                wanted.add(requirement.when_field)
+        wanted.update(pack.optional)
+    terms: list[_Terms] = []
+    for key, definition in rules.fields.items():
+        if definition.terms:
+            terms.append(_Terms(key, _fold_terms(definition.terms), tuple(map(_fold, definition.not_terms))))
+    if rules.carrier_id_terms:
+        terms.append(_Terms(CARRIER_ID, _fold_terms(rules.carrier_id_terms), ()))
+    for index, compound in enumerate(rules.compounds):
+        if compound.terms:
+            terms.append(_Terms(f"compound:{index}", _fold_terms(compound.terms), ()))
+    alternation = _alternation(targets)
+    flags = textmatch.IGNORECASE | textmatch.VERSION1
+    line_start = textmatch.compile(
+        rf"^(?:{BULLETS}[ ]?)*(?P<open>[【\[<])?[ ]?(?P<label>{alternation})(?P<close>[】\]>])?"
+        rf"(?P<hints>{HINT}*)(?P<gap>[ ]?)(?P<sep>[:=→⇒>|]|は|って)?[ ]?(?P<rest>.*)$",
+        flags,
+        name="label:line-start",
+    )
+    # Tried at every position of a line: a look-ahead on the labels' first characters lets the
+    # engine skip most positions without walking the whole alternation.
+    firsts = {light_normalise(label)[:1] for label in targets}
+    first_chars = "".join(sorted({c for f in firsts if f for c in (f.lower(), f.upper())}))
+    inline = textmatch.compile(
+        rf"(?=[{textmatch.escape(first_chars)}])"
+        rf"(?P<label>{alternation})(?P<hints>{HINT}*)[ ]?(?P<sep>は|:|=)?[ ]?",
+        flags,
+        name="label:inline",
+    )
+    generic = textmatch.compile(
+        rf"^(?:{BULLETS}[ ]?)*"
+        rf"(?:(?P<open>[【\[<])(?P<blabel>[^【】\[\]<>:=]{{1,40}})[】\]>][ ]?(?P<bsep>[:=→⇒|])?"
+        rf"|(?P<label>[^:=→⇒|【】\[\]<>]{{1,48}}?)[ ]?(?P<sep>[:=→⇒|]))[ ]?(?P<rest>.*)$",
+        flags,
+        name="label:generic",
+    )
+    words = sorted(
+        {word for entry in terms for group in entry.groups for word in group}, key=len, reverse=True
+    )
+    term_hits = textmatch.compile(
+        "|".join(textmatch.escape(word) for word in words) or "(?!)", flags, name="label:terms"
+    )
+    return LabelIndex(line_start, inline, generic, term_hits, targets, tuple(terms), frozenset(wanted))
+
+
+_CACHE: dict[tuple[int, str | None], LabelIndex] = {}
+
+
+def labels_for(rules: RuleSet, mailbox: str | None) -> LabelIndex:
+    key = (id(rules), mailbox)
+    cached = _CACHE.get(key)
+    if cached is None:
+        cached = build(rules, mailbox)
+        _CACHE[key] = cached
+    return cached

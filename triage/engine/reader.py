@@ -1,0 +1,285 @@
+"""Labelled values: a label at the start of a line, or inside a sentence, and the value it names.
+
+Sources, strongest first:
+1. a label at the start of a line (`・氏名(漢字):山田 太郎`, `【生年月日】…`, `Phone: …`,
+   `Member number I entered: …`), its value on the rest of the line, in a `【…】` right after it,
+   or on the next line(s);
+2. a label inside a sentence (`継続課金IDは40000001234です`, `パスワードに 19911201 を入れました`),
+   where the field's shape says how far the value goes.
+Labels are exact FAQ labels or any label whose words name a field (labels.py).
+"""
+
+from __future__ import annotations
+
+from triage import textmatch
+from triage.engine.labels import LabelIndex
+from triage.engine.result import Candidate
+from triage.engine.spec import CARRIER_ID, RuleSet
+from triage.engine.text import Line
+
+_LATE_HINT = textmatch.compile(r"^(?:[【\[(][^【】\[\]()]{0,40}[】\])][ ]?[※★☆*]?[ ]?)+[:=][ ]?")
+_PROSE_SEPARATORS = frozenset({"は", "って"})
+_CARRIER_ID_SHAPE = textmatch.compile(r"(?P<value>[A-Za-z0-9][A-Za-z0-9 -]{4,40}[A-Za-z0-9])")
+_NOT_A_VALUE_LINE = textmatch.compile(r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※]|[-=_*]{3,}|【[^】]{0,20}】$)")
+# The rest of a line that extends its label up to a later separator: `Plus member ID starting with E: …`.
+_LABEL_TAIL = textmatch.compile(r"^(?P<tail>[^:=→0-9@]{1,48}?)[ ]?[:=→][ ]?(?P<rest>.*)$")
+_BRACKET_VALUE = textmatch.compile(r"[ ]?【([^【】/]{1,40})】")
+# Particles between a label inside a sentence and its value (`パスワードに 1234…`, `IDが…`).
+_INLINE_GAP = textmatch.compile(r"(?:[ ]?(?:は|が|に|を|も|:|=|is|was|are|were|of)[ ]?|[ ])?")
+
+
+class Reader:
+    """Walks the lines once, producing candidates; knows which lines it consumed."""
+
+    def __init__(self, lines: list[Line], rules: RuleSet, labels: LabelIndex, corrections: set[int]) -> None:
+        self.lines = lines
+        self.text = [line.text for line in lines]
+        self.rules = rules
+        self.labels = labels
+        self.corrections = corrections
+        self.consumed: set[int] = set()
+        self.inline_from: dict[
+            int, int
+        ] = {}  # consumed line -> where labels inside sentences may still stand
+        self.label_end: dict[int, int] = {}  # line -> where its label (and the label's hints) ends
+        self.candidates: list[Candidate] = []
+
+    # --- labels at the start of a line ------------------------------------------------------
+
+    def _line_label(self, index: int) -> tuple[str, str, str, int, str] | None:
+        """(target, label as written, value text, where the value starts, separator) or None."""
+        line = self.text[index]
+        if not line:
+            return None
+        match = self.labels.line_start.match(line)
+        if match is not None:
+            found = self._exact(match, index)
+            if found is not None:
+                return found
+        return self._generic(index)
+
+    def _exact(self, match: textmatch.Match[str], index: int) -> tuple[str, str, str, int, str] | None:
+        line = self.text[index]
+        opened, closed = bool(match.group("open")), bool(match.group("close"))
+        sep = match.group("sep") or ""
+        explicit = bool(sep) or (opened and closed)
+        if not (explicit or not match.group("rest") or match.group("gap")):
+            return None
+        label = match.group("label") + (match.group("hints") or "")
+        rest, rest_at = match.group("rest"), match.start("rest")
+        extended = False
+        if not sep and rest:
+            tail = _LABEL_TAIL.match(rest)
+            if tail is not None and not self.labels.exact(tail.group("tail")):
+                label += " " + tail.group("tail")
+                rest, rest_at, sep = tail.group("rest"), rest_at + tail.start("rest"), ":"
+                extended = True
+        target = self.labels.exact(match.group("label"))
+        if not target:
+            return None
+        if label != match.group("label") and self.labels.excluded(target, label):
+            target = self.labels.classify(label)  # `パスワード(桁数)`, `Address (prefecture)`
+        elif extended:
+            target = self.labels.classify(label) or target  # `Member number I entered`
+        if not target:
+            return None
+        rest_at = min(rest_at, len(line))
+        return target, label, rest, rest_at, sep
+
+    def _generic(self, index: int) -> tuple[str, str, str, int, str] | None:
+        """Any short label before a separator (or in brackets), named by its words."""
+        match = self.labels.generic.match(self.text[index])
+        if match is None:
+            return None
+        label = match.group("blabel") or match.group("label") or ""
+        sep = match.group("sep") or match.group("bsep") or ""
+        if not label.strip() or not (sep or match.group("blabel")):
+            return None
+        if len(label) > 40 or label.count(" ") > 6:
+            return None
+        target = self.labels.classify(label)
+        if not target:
+            return None
+        return target, label.strip(), match.group("rest"), match.start("rest"), sep
+
+    def _is_value_line(self, index: int) -> bool:
+        if index >= len(self.text) or not self.text[index]:
+            return False
+        if self._line_label(index) is not None:
+            return False
+        return _NOT_A_VALUE_LINE.match(self.text[index]) is None
+
+    def read(self) -> None:
+        index = 0
+        while index < len(self.text):
+            try:
+                found = self._line_label(index)
+            except textmatch.MatchTimeout:
+                found = None
+            if found is None:
+                index += 1
+                continue
+            target, label, rest, rest_at, sep = found
+            self.consumed.add(index)
+            self.label_end[index] = rest_at
+            value = _LATE_HINT.sub("", rest).strip()
+            if sep in _PROSE_SEPARATORS:
+                shaped = self._shape_value(target, value)
+                value = shaped if shaped is not None else value
+            value = self._cut_at_next_label(value)
+            if not value:
+                bracket = _BRACKET_VALUE.fullmatch(self._hints_of(label))
+                if bracket and not self._is_value_line(index + 1):
+                    value = bracket.group(1)
+                    rest_at = 0
+            if value:
+                self._emit(target, value, index, "label", label, rest_at)
+                found_at = self.text[index].find(value, rest_at)
+                if found_at >= 0:
+                    self.inline_from[index] = found_at + len(value)
+                index += 1
+                continue
+            index = self._take_following(target, index, label)
+        self._inline_pass()
+
+    @staticmethod
+    def _hints_of(label: str) -> str:
+        at = label.find("【")
+        return label[at:] if at >= 0 else ""
+
+    def _cut_at_next_label(self, value: str) -> str:
+        """`電話番号は080…、住所は千葉県…`: the first value ends where the next label starts."""
+        try:
+            for match in self.labels.inline.finditer(value):
+                start = match.start()
+                if start > 0 and value[start - 1] in "、,。 " and match.group("sep"):
+                    target = self.labels.exact(match.group("label"))
+                    if target and self._shape_value(target, value[match.end() :]) is not None:
+                        return value[:start].rstrip("、,。 ")
+        except textmatch.MatchTimeout:
+            pass
+        return value
+
+    def _take_following(self, target: str, index: int, label: str) -> int:
+        """The value stands on the line(s) under the label."""
+        nxt = index + 1
+        if target.startswith("compound:"):
+            compound = self.rules.compounds[int(target.split(":")[1])]
+            for part in compound.fields:
+                if not self._is_value_line(nxt):
+                    break
+                self.consumed.add(nxt)
+                self._emit(part, self.text[nxt], nxt, "label", label, 0)
+                nxt += 1
+            return nxt
+        definition = self.rules.fields.get(target)
+        many = definition is not None and definition.is_list
+        while self._is_value_line(nxt):
+            self.consumed.add(nxt)
+            self._emit(target, self.text[nxt], nxt, "label", label, 0)
+            nxt += 1
+            if not many:
+                break
+        return nxt
+
+    def _emit(self, target: str, value: str, index: int, source: str, cue: str, start: int) -> None:  # noqa: PLR0917
+        line = self.lines[index]
+        corrected = index in self.corrections
+        if target.startswith("compound:"):
+            compound = self.rules.compounds[int(target.split(":")[1])]
+            pieces = [
+                piece.strip() for piece in compound.split.split(value, maxsplit=len(compound.fields) - 1)
+            ]
+            at = start
+            for part, piece in zip(compound.fields, pieces, strict=False):
+                if piece:
+                    span = line.locate(piece, at)
+                    at = max(at, line.text.find(piece, at) + len(piece))
+                    self.candidates.append(
+                        Candidate(part, piece, index + 1, "compound", (span,) if span else (), cue, corrected)
+                    )
+            return
+        span = line.locate(value, start)
+        self.candidates.append(
+            Candidate(target, value, index + 1, source, (span,) if span else (), cue, corrected)
+        )
+
+    def _shape_value(self, target: str, text: str) -> str | None:
+        definition = self.rules.fields.get(target)
+        shape = definition.shape if definition is not None else None
+        if target == CARRIER_ID:
+            shape = _CARRIER_ID_SHAPE
+        if shape is None:
+            return None
+        try:
+            match = shape.match(text)
+        except textmatch.MatchTimeout:
+            return None
+        if match is None:
+            return None
+        value = match.group("value") if "value" in shape.groupindex else match.group(0)
+        return value.strip() or None
+
+    # --- labels inside sentences -------------------------------------------------------------
+
+    def _inline_pass(self) -> None:
+        """Labels inside sentences, on lines (or the rest of lines) no label claimed."""
+        for index, line in enumerate(self.text):
+            start = self.inline_from.get(index, len(line) if index in self.consumed else 0)
+            if start >= len(line):
+                continue
+            try:
+                self._inline_exact(index, line, start)
+                self._inline_terms(index, line, start)
+            except textmatch.MatchTimeout:
+                continue
+
+    def _inline_exact(self, index: int, line: str, start: int) -> None:
+        for match in self.labels.inline.finditer(line, start):
+            target = self.labels.exact(match.group("label"))
+            if not target or target.startswith("compound:"):
+                continue
+            self._inline_value(index, line, target, match.end(), match.group("label"))
+
+    def _inline_terms(self, index: int, line: str, start: int) -> None:
+        """A label word inside a sentence: the words before it (up to a pause) make the label."""
+        for match in self.labels.term_hits.finditer(line, start):
+            begin = max(line.rfind(mark, 0, match.start()) for mark in "、。,. 「")
+            context = line[begin + 1 : match.end()]
+            hints = _HINTS_AFTER.match(line, match.end())
+            end = hints.end() if hints else match.end()
+            target = self.labels.classify(line[begin + 1 : end]) or self.labels.classify(context)
+            if not target or target.startswith("compound:"):
+                continue
+            self._inline_value(index, line, target, end, line[begin + 1 : end])
+
+    def _inline_value(self, index: int, line: str, target: str, at: int, cue: str) -> None:
+        gap = _INLINE_GAP.match(line, at)
+        at = gap.end() if gap else at
+        value = self._shape_value(target, line[at:])
+        if value is None and index in self.corrections:
+            value = self._corrected_value(target, line[at:])
+        if value is not None:
+            span = self.lines[index].locate(value, at)
+            self.candidates.append(
+                Candidate(
+                    target,
+                    value,
+                    index + 1,
+                    "inline",
+                    (span,) if span else (),
+                    cue,
+                    index in self.corrections,
+                )
+            )
+
+    def _corrected_value(self, target: str, rest: str) -> str | None:
+        """`先ほどの番号は間違いで、正しくは080…`: the value after the correction cue."""
+        for cue in self.rules.corrections:
+            found = cue.search(rest)
+            if found is not None:
+                return self._shape_value(target, rest[found.end() :].lstrip(" は:"))
+        return None
+
+
+_HINTS_AFTER = textmatch.compile(r"(?:[ ]?[(（\[【][^()（）\[\]【】]{0,20}[)）\]】])+")

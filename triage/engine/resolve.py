@@ -1,0 +1,282 @@
+"""One resolver per field: choose among the candidates, validate, and record why.
+
+Candidates are taken strongest first: a value on a line that corrects an earlier one
+(readings.md 7), then by source (label, inline, prose, scan), then in the order written. For each:
+an answer saying the member does not have or know the value is "not given" (readings.md 8); a
+statement that does not fit the field is dropped (10); the first valid value of a single field
+stands and later ones are "outranked"; a list field (e-mails) keeps every valid value. An invalid
+value is reported only when no valid one was found (a list keeps every invalid one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from triage import textmatch
+from triage.engine.fields import VALIDATORS, Bad, FieldContext, Ok
+from triage.engine.normalize import for_report
+from triage.engine.result import SOURCE_RANK, Candidate, Considered, Extraction, Found, Invalid
+from triage.engine.spec import CARRIER_ID, CARRIER_ID_FIELDS, RuleSet
+
+_SPECIFIC_ID = textmatch.compile(r"^(注文番号|継続課金ID|決済番号)[ ]?[:]?[ ]?(.+)$", textmatch.IGNORECASE)
+_SPECIFIC_FIELD = {
+    "注文番号": "softbank_order_number",
+    "継続課金id": "au_billing_id",
+    "決済番号": "docomo_payment_number",
+}
+_EMAIL_SPLIT = textmatch.compile(r"[ ]*[、,;/][ ]*(?=[^、,;/]*@)|(?<=@[^ 、,;/]*)[ ]+(?=[^ ]*@)")
+_SPACE_INSIDE = textmatch.compile(r"[A-Za-z0-9._%+\-]+ [A-Za-z0-9._%+\-]+@[^ ]+")
+_EMAIL_TOKEN = textmatch.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+
+
+def rank(candidate: Candidate) -> tuple[int, int, int]:
+    return (0 if candidate.corrected else 1, SOURCE_RANK.get(candidate.source, 9), candidate.line)
+
+
+class Resolver:
+    def __init__(self, rules: RuleSet, ctx: FieldContext, extraction: Extraction) -> None:
+        self.rules = rules
+        self.ctx = ctx
+        self.out = extraction
+
+    def _note(self, key: str, candidate: Candidate, written: str, outcome: str, why: str) -> None:
+        self.out.considered.append(
+            Considered(
+                key, written, candidate.source, candidate.line, candidate.spans, candidate.cue, outcome, why
+            )
+        )
+
+    def not_given(self, text: str) -> bool:
+        pattern = _combined(self.rules.not_given)
+        if pattern is None:
+            return False
+        try:
+            return pattern.search(text) is not None
+        except textmatch.MatchTimeout:
+            return False
+
+    def take(self, key: str, candidate: Candidate, text: str | None = None) -> None:
+        definition = self.rules.fields.get(key)
+        if definition is None:
+            return
+        raw = candidate.text if text is None else text
+        written = for_report(raw, keep_punctuation=definition.validator == "edge_chars")
+        if not written:
+            return
+        if definition.hedges and self.not_given(written):
+            self._note(
+                key, candidate, written, "not_given", "the answer says the member does not have or know it"
+            )
+            return
+        result = VALIDATORS[definition.validator](written, self.ctx)
+        if result is None:
+            self._note(key, candidate, written, "not_given", "a placeholder answer (なし, 不明, none …)")
+            return
+        if isinstance(result, Ok):
+            values = result.value if isinstance(result.value, list) else [result.value]
+            bucket = self.out.found.setdefault(key, [])
+            for value in values:
+                if any(existing.value == value for existing in bucket):
+                    self._note(key, candidate, written, "duplicate", "the same value was already found")
+                    continue
+                if bucket and not definition.is_list:
+                    self._note(
+                        key, candidate, written, "outranked", f"{_describe(bucket[0])} was taken first"
+                    )
+                    return
+                bucket.append(
+                    Found(
+                        key,
+                        value,
+                        written,
+                        candidate.line,
+                        candidate.source,
+                        result.suggestion,
+                        candidate.spans,
+                        candidate.cue,
+                    )
+                )
+                self._note(key, candidate, written, "added" if len(bucket) > 1 else "chosen", _why(candidate))
+            return
+        assert isinstance(result, Bad)
+        if candidate.source in ("prose", "scan") and key != "emails":
+            self._note(
+                key,
+                candidate,
+                written,
+                "not_its_shape",
+                f"a statement that is not a valid value: {result.reason_en}",
+            )
+            return
+        if any(item.field == key and item.written == written for item in self.out.invalid):
+            self._note(key, candidate, written, "duplicate", "the same invalid value was already found")
+            return
+        self.out.invalid.append(
+            Invalid(
+                key,
+                written,
+                result.reason_ja,
+                result.reason_en,
+                candidate.line,
+                result.suggestion,
+                candidate.spans,
+                candidate.source,
+            )
+        )
+        self._note(key, candidate, written, "invalid", result.reason_en)
+
+    def take_emails(self, candidate: Candidate) -> None:
+        """A labelled e-mail value: each address in it; a broken one is one invalid address."""
+        pieces = [piece.strip() for piece in _EMAIL_SPLIT.split(candidate.text) if piece.strip()]
+        with_at = [piece for piece in pieces if "@" in piece]
+        if not with_at:
+            self.take("emails", candidate)
+            return
+        for piece in with_at:
+            tokens = _EMAIL_TOKEN.findall(piece)
+            if not tokens or _SPACE_INSIDE.fullmatch(piece):
+                self.take("emails", candidate, piece)  # `risa 0228@gmail.com` is one broken address
+                continue
+            for token in tokens:
+                self.take("emails", candidate, token)
+
+
+_COMBINED: dict[tuple[str, ...], textmatch.Pattern | None] = {}
+
+
+def _combined(patterns: tuple[textmatch.Pattern, ...]) -> textmatch.Pattern | None:
+    """The patterns as one alternation (one call per answer); `(?i)` becomes a scoped `(?i:…)`."""
+    key = tuple(pattern.pattern for pattern in patterns)
+    if key not in _COMBINED:
+        parts = [f"(?i:{p[4:]})" if p.startswith("(?i)") else f"(?:{p})" for p in key]
+        _COMBINED[key] = textmatch.compile("|".join(parts), textmatch.VERSION1) if parts else None
+    return _COMBINED[key]
+
+
+def _describe(found: Found) -> str:
+    return f"{found.source} value on line {found.line}"
+
+
+def _why(candidate: Candidate) -> str:
+    where = {
+        "label": "after its label",
+        "compound": "in a label naming several fields",
+        "split": "beside the other half of the name on one line",
+        "inline": "after its label inside a sentence",
+        "prose": "stated in a sentence",
+        "scan": "an address in the member's text",
+    }.get(candidate.source, candidate.source)
+    first = "a correction in the mail, " if candidate.corrected else ""
+    return f"{first}{where}" + (f" ({candidate.cue})" if candidate.cue else "")
+
+
+def resolve(
+    candidates: list[Candidate], rules: RuleSet, *, today: dt.date, our_local_parts: frozenset[str]
+) -> Extraction:
+    extraction = Extraction()
+    ordered = sorted(candidates, key=rank)
+    resolver = Resolver(rules, FieldContext(today=today, our_local_parts=our_local_parts), extraction)
+    # The phone first: the au rule compares the billing id with the member's own phone.
+    for candidate in ordered:
+        if candidate.target == "phone":
+            resolver.take("phone", candidate)
+    phone = extraction.value("phone")
+    resolver.ctx = FieldContext(
+        today=today, member_phone=str(phone) if phone else None, our_local_parts=our_local_parts
+    )
+    deferred: list[Candidate] = []
+    for candidate in ordered:
+        if candidate.target == "phone":
+            continue
+        if candidate.target == CARRIER_ID:
+            deferred.append(candidate)
+        elif candidate.target == "emails" and candidate.source != "scan":
+            resolver.take_emails(candidate)
+        else:
+            resolver.take(candidate.target, candidate)
+    _derive(extraction, rules, resolver)
+    _emails_in_order(extraction)
+    _infer_carrier(extraction, rules, resolver)
+    _resolve_carrier_ids(extraction, deferred, resolver)
+    _imply_payment(extraction)
+    kept = []
+    for item in extraction.invalid:
+        is_list = item.field in rules.fields and rules.fields[item.field].is_list
+        if extraction.has_valid(item.field) and not is_list:
+            continue
+        kept.append(item)
+    extraction.invalid = kept
+    return extraction
+
+
+def _derive(extraction: Extraction, rules: RuleSet, resolver: Resolver) -> None:
+    """Fields read out of another field's value when not given themselves (prefecture <- address)."""
+    for key, definition in rules.fields.items():
+        source = definition.derive_from
+        if source is None or extraction.has_valid(key) or extraction.has_invalid(key):
+            continue
+        for item in extraction.found.get(source, []):
+            result = VALIDATORS[definition.validator](item.written, resolver.ctx)
+            if isinstance(result, Ok) and not isinstance(result.value, list):
+                extraction.found[key] = [
+                    Found(key, result.value, item.written, item.line, "derived", None, item.spans, source)
+                ]
+                break
+
+
+def _emails_in_order(extraction: Extraction) -> None:
+    """E-mails are listed in order of first appearance in the text, whatever found them."""
+    items = extraction.found.get("emails")
+    if items:
+        items.sort(key=lambda item: (item.spans[0][0] if item.spans else 0, item.line))
+
+
+def _carrier_from_words(text: str, resolver: Resolver) -> str | None:
+    result = VALIDATORS["carrier"](for_report(text), resolver.ctx)
+    return str(result.value) if isinstance(result, Ok) else None
+
+
+def _infer_carrier(extraction: Extraction, rules: RuleSet, resolver: Resolver) -> None:
+    """A carrier named in the payment method (auかんたん決済, d払い), else from exactly one labelled id."""
+    if extraction.has_valid("carrier"):
+        return
+    for item in extraction.found.get("payment_method", []):
+        carrier = _carrier_from_words(item.written, resolver)
+        if carrier:
+            extraction.found["carrier"] = [
+                Found("carrier", carrier, item.written, item.line, "inferred", None, item.spans)
+            ]
+            return
+    by_label: set[str] = set()
+    for key, definition in rules.fields.items():
+        if definition.infers_carrier and (extraction.has_valid(key) or extraction.has_invalid(key)):
+            by_label.add(definition.infers_carrier)
+    if len(by_label) == 1:
+        carrier = by_label.pop()
+        key = CARRIER_ID_FIELDS[carrier]
+        line = extraction.found[key][0].line if extraction.has_valid(key) else 0
+        extraction.found["carrier"] = [Found("carrier", carrier, carrier, line, "inferred")]
+
+
+def _resolve_carrier_ids(extraction: Extraction, deferred: list[Candidate], resolver: Resolver) -> None:
+    """A value under a generic label (決済情報) belongs to the field of the member's carrier."""
+    carrier = extraction.value("carrier")
+    for candidate in deferred:
+        specific = _SPECIFIC_ID.match(candidate.text)
+        if specific:
+            key = _SPECIFIC_FIELD[specific.group(1).casefold()]
+            resolver.take(key, candidate, specific.group(2))
+            if not extraction.has_valid("carrier"):
+                _infer_carrier(extraction, resolver.rules, resolver)
+            continue
+        if isinstance(carrier, str) and carrier in CARRIER_ID_FIELDS:
+            resolver.take(CARRIER_ID_FIELDS[carrier], candidate)
+
+
+def _imply_payment(extraction: Extraction) -> None:
+    """A carrier, named or inferred, implies payment by carrier (product.md)."""
+    if extraction.has_valid("carrier") and not extraction.has_valid("payment_method"):
+        item = extraction.found["carrier"][0]
+        extraction.found["payment_method"] = [
+            Found("payment_method", "carrier", item.written, item.line, "inferred", None, item.spans)
+        ]
