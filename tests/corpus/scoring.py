@@ -251,7 +251,9 @@ def compare(case: Case, got: Mapping[str, Any]) -> MailResult:
     missing_ok = got_missing == sorted(exp.get("missing") or [])
     if not missing_ok:
         notes.append(f"missing {got_missing} != {sorted(exp.get('missing') or [])}")
-    got_invalid = sorted({item.get("field") for item in (got.get("invalid") or []) if isinstance(item, dict)})
+    got_invalid = sorted(
+        {str(item.get("field")) for item in (got.get("invalid") or []) if isinstance(item, dict)}
+    )
     invalid_ok = got_invalid == sorted(exp.get("invalid") or [])
     if not invalid_ok:
         notes.append(f"invalid {got_invalid} != {sorted(exp.get('invalid') or [])}")
@@ -328,7 +330,11 @@ def problems(case: Case, rules: RuleSet | None = None) -> list[str]:
         out.append("to is not an address")
     for key in ("missing", "invalid"):
         value = exp[key]
-        if not isinstance(value, list) or value != sorted(value) or not all(isinstance(v, str) for v in value):
+        if (
+            not isinstance(value, list)
+            or value != sorted(value)
+            or not all(isinstance(v, str) for v in value)
+        ):
             out.append(f"{key} is not a sorted list of field names")
     if not isinstance(exp["fields"], dict):
         out.append("fields is not an object")
