@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 
 from triage import textmatch
-from triage.engine import detectors
+from triage.engine import detectors, position
 from triage.engine.labels import labels_for
 from triage.engine.reader import Reader
 from triage.engine.resolve import resolve
@@ -27,6 +27,7 @@ from triage.engine.text import light_normalise, split_lines
 __all__ = ["Candidate", "Considered", "Extraction", "Found", "Invalid", "extract", "light_normalise"]
 
 _NAME_FIELDS = frozenset({"name_kanji"})
+MIN_LABELLED = 3  # with fewer labelled values, unlabelled answers may follow the FAQ's order
 
 
 def extract(
@@ -42,8 +43,14 @@ def extract(
         corrections = detectors.correction_lines(lines, rules)
         reader = Reader(lines, rules, labels_for(rules, mailbox), corrections)
         reader.read()
+        found = list(reader.candidates)
+        pack = rules.packs.get(mailbox) if mailbox else None
+        if pack is not None and sum(1 for c in found if c.source in ("label", "compound")) < MIN_LABELLED:
+            found += position.read_in_order(
+                lines, text.split("\n"), pack.faq_order, reader.consumed, rules, today
+            )
         candidates: list[Candidate] = []
-        for candidate in reader.candidates:
+        for candidate in found:
             if candidate.target in _NAME_FIELDS:
                 candidates += detectors.split_name(candidate, lines)
             else:

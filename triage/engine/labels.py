@@ -171,7 +171,7 @@ def build(rules: RuleSet, mailbox: str | None) -> LabelIndex:
     generic = textmatch.compile(
         rf"^(?:{BULLETS}[ ]?)*"
         rf"(?:(?P<open>[【\[<])(?P<blabel>[^【】\[\]<>:=]{{1,40}})[】\]>][ ]?(?P<bsep>[:=→⇒|])?"
-        rf"|(?P<label>[^:=→⇒|【】\[\]<>]{{1,48}}?)[ ]?(?P<sep>[:=→⇒|]))[ ]?(?P<rest>.*)$",
+        rf"|(?P<label>[^:=→⇒|【】\[\]<>]{{1,48}}?)(?:[ ]?(?P<sep>[:=→⇒|])|[ ](?P<dsep>[-–—])[ ]))[ ]?(?P<rest>.*)$",
         flags,
         name="label:generic",
     )

@@ -45,7 +45,9 @@ _FIELD_KEYS = frozenset(
         "hedges",
     }
 )
-_PACK_KEYS = frozenset({"mailbox", "version", "description", "requires", "optional", "labels", "replies"})
+_PACK_KEYS = frozenset(
+    {"mailbox", "version", "description", "requires", "optional", "labels", "replies", "faq_order"}
+)
 
 
 class RuleLoadError(TriageError):
@@ -440,6 +442,11 @@ def _load_pack(
             if template is not None:
                 replies[decision] = template
     description = ctx.string(entries["description"][1], "description") if "description" in entries else ""
+    faq_order = []
+    if "faq_order" in entries:
+        for name, sub in ctx.strings(entries["faq_order"][1], "faq_order"):
+            if _known(name, sub, fields, ctx):
+                faq_order.append(name)
     return MailboxPack(
         mailbox=mailbox.lower(),
         description=description or "",
@@ -448,6 +455,7 @@ def _load_pack(
         labels=labels,
         replies=replies,
         where=ctx.where(root),
+        faq_order=tuple(faq_order),
     )
 
 

@@ -11,7 +11,11 @@ Labels are exact FAQ labels or any label whose words name a field (labels.py).
 
 from __future__ import annotations
 
+import datetime as dt
+
 from triage import textmatch
+from triage.engine.fields import VALIDATORS, FieldContext, Ok
+from triage.engine.normalize import for_report
 from triage.engine.labels import LabelIndex
 from triage.engine.result import Candidate
 from triage.engine.spec import CARRIER_ID, RuleSet
@@ -23,6 +27,13 @@ _CARRIER_ID_SHAPE = textmatch.compile(r"(?P<value>[A-Za-z0-9][A-Za-z0-9 -]{4,40}
 _NOT_A_VALUE_LINE = textmatch.compile(r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※]|[-=_*]{3,}|【[^】]{0,20}】$)")
 # The rest of a line that extends its label up to a later separator: `Plus member ID starting with E: …`.
 _LABEL_TAIL = textmatch.compile(r"^(?P<tail>[^:=→0-9@]{1,48}?)[ ]?[:=→][ ]?(?P<rest>.*)$")
+_LABEL_ALONE = textmatch.compile(
+    r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※*+>＞»〇◯-][ ]?)*"
+    r"(?P<label>(?:[^:=→|0-9@()（）【】「」。、,.]|[(（][^()（）]{0,16}[)）]){2,24})[ ]?[:]?$"
+)
+_SENTENCE_END = ("です", "ます", "した", "ません", "ですか", "ください", "!", "?")
+_CTX = FieldContext(today=dt.date(2000, 1, 1))
+_LEAD_SEPARATOR = textmatch.compile(r"^(?:[-–—][ ]|[→:=|][ ]?)+")
 _BRACKET_VALUE = textmatch.compile(r"[ ]?【([^【】/]{1,40})】")
 # Particles between a label inside a sentence and its value (`パスワードに 1234…`, `IDが…`).
 _INLINE_GAP = textmatch.compile(r"(?:[ ]?(?:は|が|に|を|も|:|=|is|was|are|were|of)[ ]?|[ ])?")
@@ -32,6 +43,7 @@ class Reader:
     """Walks the lines once, producing candidates; knows which lines it consumed."""
 
     def __init__(self, lines: list[Line], rules: RuleSet, labels: LabelIndex, corrections: set[int]) -> None:
+        lines = [_table_row(line) for line in lines]
         self.lines = lines
         self.text = [line.text for line in lines]
         self.rules = rules
@@ -46,7 +58,7 @@ class Reader:
 
     # --- labels at the start of a line ------------------------------------------------------
 
-    def _line_label(self, index: int) -> tuple[str, str, str, int, str] | None:
+    def _line_label(self, index: int, *, alone: bool = True) -> tuple[str, str, str, int, str] | None:
         """(target, label as written, value text, where the value starts, separator) or None."""
         line = self.text[index]
         if not line:
@@ -56,7 +68,34 @@ class Reader:
             found = self._exact(match, index)
             if found is not None:
                 return found
-        return self._generic(index)
+        found = self._generic(index)
+        if found is None and alone:
+            found = self._label_alone(index)
+        return found
+
+    def _label_alone(self, index: int) -> tuple[str, str, str, int, str] | None:
+        """A short line that is only a label (`■ケータイ番号`, `ご本人氏名`), its value on the next line."""
+        match = _LABEL_ALONE.match(self.text[index])
+        if match is None:
+            return None
+        label = match.group("label").strip()
+        if label.endswith(_SENTENCE_END):
+            return None
+        target = self.labels.classify(label)
+        if not target or target.startswith("compound:"):
+            return None
+        nxt = index + 1
+        if nxt >= len(self.text) or not self.text[nxt] or self._line_label(nxt, alone=False) is not None:
+            return None
+        if self._is_own_value(target, label):
+            return None  # `月会費コース` on a line of its own is an answer, not a label
+        return target, label, "", len(self.text[index]), ""
+
+    def _is_own_value(self, target: str, text: str) -> bool:
+        definition = self.rules.fields.get(target)
+        if definition is None:
+            return False
+        return isinstance(VALIDATORS[definition.validator](for_report(text), _CTX), Ok)
 
     def _exact(self, match: textmatch.Match[str], index: int) -> tuple[str, str, str, int, str] | None:
         line = self.text[index]
@@ -92,7 +131,7 @@ class Reader:
         if match is None:
             return None
         label = match.group("blabel") or match.group("label") or ""
-        sep = match.group("sep") or match.group("bsep") or ""
+        sep = match.group("sep") or match.group("bsep") or match.group("dsep") or ""
         if not label.strip() or not (sep or match.group("blabel")):
             return None
         if len(label) > 40 or label.count(" ") > 6:
@@ -105,7 +144,7 @@ class Reader:
     def _is_value_line(self, index: int) -> bool:
         if index >= len(self.text) or not self.text[index]:
             return False
-        if self._line_label(index) is not None:
+        if self._line_label(index, alone=False) is not None:
             return False
         return _NOT_A_VALUE_LINE.match(self.text[index]) is None
 
@@ -122,7 +161,7 @@ class Reader:
             target, label, rest, rest_at, sep = found
             self.consumed.add(index)
             self.label_end[index] = rest_at
-            value = _LATE_HINT.sub("", rest).strip()
+            value = _LEAD_SEPARATOR.sub("", _LATE_HINT.sub("", rest)).strip()
             if sep in _PROSE_SEPARATORS:
                 shaped = self._shape_value(target, value)
                 value = shaped if shaped is not None else value
@@ -280,6 +319,20 @@ class Reader:
             if found is not None:
                 return self._shape_value(target, rest[found.end() :].lstrip(" は:"))
         return None
+
+
+def _table_row(line: Line) -> Line:
+    """`| 氏名 | 柴田 直人 |` reads as `氏名 | 柴田 直人` (a table row is a label and its value)."""
+    text = line.text
+    if not text.startswith("|"):
+        return line
+    start = 1
+    end = len(text) - 1 if text.endswith("|") and len(text) > 1 else len(text)
+    while start < end and text[start] == " ":
+        start += 1
+    while end > start and text[end - 1] == " ":
+        end -= 1
+    return Line(line.index, text[start:end], line.starts[start:end], line.ends[start:end])
 
 
 _HINTS_AFTER = textmatch.compile(r"(?:[ ]?[(（\[【][^()（）\[\]【】]{0,20}[)）\]】])+")

@@ -25,7 +25,7 @@ _SPECIFIC_FIELD = {
     "決済番号": "docomo_payment_number",
 }
 _EMAIL_SPLIT = textmatch.compile(r"[ ]*[、,;/][ ]*(?=[^、,;/]*@)|(?<=@[^ 、,;/]*)[ ]+(?=[^ ]*@)")
-_SPACE_INSIDE = textmatch.compile(r"[A-Za-z0-9._%+\-]+ [A-Za-z0-9._%+\-]+@[^ ]+")
+_SPACE_INSIDE = textmatch.compile(r"[A-Za-z0-9._%+\-]*[A-Za-z0-9][A-Za-z0-9._%+\-]* [A-Za-z0-9._%+\-]+@[^ ]+")
 _EMAIL_TOKEN = textmatch.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from triage.engine.text import Span
 
 # How a candidate was found, strongest first (the resolver's default ranking).
-SOURCE_RANK = {"label": 0, "compound": 0, "split": 0, "inline": 1, "prose": 2, "scan": 3}
+SOURCE_RANK = {"label": 0, "compound": 0, "split": 0, "inline": 1, "prose": 2, "position": 2, "scan": 3}
 
 
 @dataclass(frozen=True)
