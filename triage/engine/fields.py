@@ -151,6 +151,59 @@ def nonempty(raw: str, ctx: FieldContext) -> Result:
     return None if value is None else Ok(value)
 
 
+_COPULA = regex.compile(r"[ ]?(?:です|でした|になります|にしています|にしてます|です。)$")
+_SENTENCE = regex.compile(
+    r"(?:ます|ません|ました|でした|です|思う|思います|けど|ので|から)(?:が|けど|。)?$|[、。]"
+)
+_PLACE = regex.compile(r"[都道府県市区町村郡丁目番地号]|[0-9]|[A-Za-z]{3,}")
+
+
+def _plain_value(raw: str) -> str | None:
+    """A free-text value without a trailing copula (`酒井です` -> `酒井`)."""
+    value = _prepare(raw)
+    if value is None:
+        return None
+    return _COPULA.sub("", value).strip() or value
+
+
+def nickname(raw: str, ctx: FieldContext) -> Result:
+    """Not empty, and not a sentence (readings.md 10: a sentence is never a nickname)."""
+    value = _plain_value(raw)
+    if value is None:
+        return None
+    if len(value) > 16 and _SENTENCE.search(value):
+        return None
+    return Ok(value)
+
+
+def address(raw: str, ctx: FieldContext) -> Result:
+    """Not empty, and naming a place (a prefecture, city, ward, a block number …), not a sentence."""
+    value = _plain_value(raw)
+    if value is None or not _PLACE.search(value):
+        return None
+    return Ok(value)
+
+
+_BEFORE_PURCHASE = regex.compile(
+    r"購入前|未購入|まだ購入して(?:い)?ない|(?:haven'?t|have not|didn'?t|did not) (?:bought|purchased|buy|purchase)"
+    r"|not (?:yet )?purchased|before (?:the )?purchase",
+    regex.IGNORECASE,
+)
+
+
+def login_id(raw: str, ctx: FieldContext) -> Result:
+    """As written; a statement that nothing was bought yet is the word 購入前 (fields.md)."""
+    value = _plain_value(raw)
+    if value is None:
+        return None
+    return Ok("購入前") if _BEFORE_PURCHASE.search(value) else Ok(value)
+
+
+def plain_text(raw: str, ctx: FieldContext) -> Result:
+    value = _plain_value(raw)
+    return None if value is None else Ok(value)
+
+
 def edge_chars(raw: str, ctx: FieldContext) -> Result:
     value = _prepare(raw, keep_punctuation=True)
     return None if value is None else Ok(value)
@@ -426,8 +479,8 @@ _SOFTBANK_SEPARATORS = regex.compile(rf"[\s{regex.escape(DASHES)}]")
 
 def softbank_order_number(raw: str, ctx: FieldContext) -> Result:
     value = _prepare(raw)
-    if value is None:
-        return None
+    if value is None or not _ANY_DIGIT.search(value):
+        return None  # readings.md 10: a run of words is never an order number
     compact = _SOFTBANK_SEPARATORS.sub("", value)
     if not regex.fullmatch(r"[A-Za-z0-9]+", compact):
         return Bad(
@@ -447,8 +500,8 @@ def softbank_order_number(raw: str, ctx: FieldContext) -> Result:
 
 def plus_member_id(raw: str, ctx: FieldContext) -> Result:
     value = _prepare(raw)
-    if value is None:
-        return None
+    if value is None or not _ANY_DIGIT.search(value):
+        return None  # `Eから始まる番号です` describes the ID; it does not give one
     compact = _SOFTBANK_SEPARATORS.sub("", value)
     match = regex.fullmatch(r"([Ee]?)([0-9]+)", compact)
     if match is None:
@@ -572,7 +625,7 @@ def card_last4(raw: str, ctx: FieldContext) -> Result:
         return None
     matches = [regex.sub(r"[^0-9]", "", m) for m in _DIGIT_RUN.findall(value)]
     if not matches:
-        return _not_a_number("カード番号の末尾4桁", "The last 4 digits of the card")
+        return None  # `VISAです`: no digits written, so none given (readings.md 10)
     digits = matches[-1] if len(matches[-1]) == 4 else matches[0]
     if len(digits) >= 13:
         return Bad(
@@ -593,6 +646,10 @@ VALIDATORS: Mapping[str, Validator] = types.MappingProxyType(
         "name_kanji": name_kanji,
         "name_kana": name_kana,
         "nonempty": nonempty,
+        "nickname": nickname,
+        "address": address,
+        "plain_text": plain_text,
+        "login_id": login_id,
         "edge_chars": edge_chars,
         "birth_date": birth_date,
         "prefecture": prefecture,

@@ -19,7 +19,9 @@ from triage.engine.result import Candidate
 from triage.engine.spec import CARRIER_ID, RuleSet
 from triage.engine.text import Line
 
-_NUMBERED = textmatch.compile(r"^[ ]*(?:\(([0-9]{1,2})\)|([0-9]{1,2})[.)．、:]|([\u2460-\u2473]))[ ]?(?P<value>\S.*)$")
+_NUMBERED = textmatch.compile(
+    r"^[ ]*(?:\(([0-9]{1,2})\)|([0-9]{1,2})[.)．、:]|([\u2460-\u2473]))[ ]?(?P<value>\S.*)$"
+)
 _SENTENCE_END = ("。", "!", "?", "！", "？", "ます", "です", "ました", "でした", "ません")
 MIN_ITEMS = 4
 MIN_FIT = 0.6
@@ -45,7 +47,9 @@ def read_in_order(
     if not items or not _fits(items, rules, today):
         return []
     return [
-        Candidate(target, line.text, line.index + 1, "position", (line.span(0, len(line.text)),), f"FAQ item {n}")
+        Candidate(
+            target, line.text, line.index + 1, "position", (line.span(0, len(line.text)),), f"FAQ item {n}"
+        )
         for n, target, line in items
     ]
 

@@ -104,6 +104,8 @@ class Reader:
         explicit = bool(sep) or (opened and closed)
         if not (explicit or not match.group("rest") or match.group("gap")):
             return None
+        if sep in _PROSE_SEPARATORS and match.group("gap"):
+            sep, rest, rest_at = "", sep + match.group("rest"), match.start("sep")
         label = match.group("label") + (match.group("hints") or "")
         rest, rest_at = match.group("rest"), match.start("rest")
         extended = False
@@ -283,6 +285,9 @@ class Reader:
     def _inline_terms(self, index: int, line: str, start: int) -> None:
         """A label word inside a sentence: the words before it (up to a pause) make the label."""
         for match in self.labels.term_hits.finditer(line, start):
+            after = line[match.end() : match.end() + 1]
+            if len(match.group()) < 3 and after not in _SHORT_TERM_FOLLOWERS:
+                continue  # `かな` inside `届かない` is no label
             begin = max(line.rfind(mark, 0, match.start()) for mark in "、。,. 「")
             context = line[begin + 1 : match.end()]
             hints = _HINTS_AFTER.match(line, match.end())
@@ -293,7 +298,9 @@ class Reader:
             self._inline_value(index, line, target, end, line[begin + 1 : end])
 
     def _inline_value(self, index: int, line: str, target: str, at: int, cue: str) -> None:
-        gap = _INLINE_GAP.match(line, at)
+        gap = _EN_GAP.match(line, at) if cue[-1:].isascii() else None
+        if gap is None:
+            gap = _INLINE_GAP.match(line, at)
         at = gap.end() if gap else at
         value = self._shape_value(target, line[at:])
         if value is None and index in self.corrections:
@@ -335,4 +342,7 @@ def _table_row(line: Line) -> Line:
     return Line(line.index, text[start:end], line.starts[start:end], line.ends[start:end])
 
 
+_SHORT_TERM_FOLLOWERS = frozenset(("は", ":", "=", " ", "(", "（", "→", "が", "も", ""))
+# `My nickname on the site is emi_s`: a few words between an English label and its verb.
+_EN_GAP = textmatch.compile(r"[ ]?(?:[A-Za-z']+[ ]){0,5}?(?:is|was|are|were|:|=)[ ]", textmatch.IGNORECASE)
 _HINTS_AFTER = textmatch.compile(r"(?:[ ]?[(（\[【][^()（）\[\]【】]{0,20}[)）\]】])+")

@@ -29,6 +29,20 @@ _SPACE_INSIDE = textmatch.compile(r"[A-Za-z0-9._%+\-]*[A-Za-z0-9][A-Za-z0-9._%+\
 _EMAIL_TOKEN = textmatch.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 
 
+_AS_WRITTEN = frozenset({"edge_chars"})
+# Emoji and other symbols beside a value are not part of it (carrier emoji decode to private use
+# or to Unicode emoji; a broken one to U+FFFD), nor is a sentence's full stop after it.
+_SYMBOLS = textmatch.compile(
+    r"^[\p{Extended_Pictographic}\p{Co}\uFFFD\uFE0F\u200D\u20E3 ]+|[\p{Extended_Pictographic}\p{Co}\uFFFD\uFE0F\u200D\u20E3 ]+$"
+)
+_FULL_STOP = textmatch.compile(r"(?<=[^.\s])[.](?=$)")
+
+
+def _clean(text: str) -> str:
+    text = _SYMBOLS.sub("", text).strip()
+    return _FULL_STOP.sub("", text) if "@" not in text else text
+
+
 def rank(candidate: Candidate) -> tuple[int, int, int]:
     return (0 if candidate.corrected else 1, SOURCE_RANK.get(candidate.source, 9), candidate.line)
 
@@ -60,6 +74,8 @@ class Resolver:
         if definition is None:
             return
         raw = candidate.text if text is None else text
+        if definition.validator not in _AS_WRITTEN:
+            raw = _clean(raw)
         written = for_report(raw, keep_punctuation=definition.validator == "edge_chars")
         if not written:
             return
