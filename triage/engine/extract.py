@@ -47,7 +47,7 @@ def extract(
         pack = rules.packs.get(mailbox) if mailbox else None
         if pack is not None and sum(1 for c in found if c.source in ("label", "compound")) < MIN_LABELLED:
             found += position.read_in_order(
-                lines, text.split("\n"), pack.faq_order, reader.consumed, rules, today
+                lines, text.split("\n"), pack.faq_order, reader.consumed, rules, today=today
             )
         candidates: list[Candidate] = []
         for candidate in found:

@@ -185,7 +185,8 @@ def address(raw: str, ctx: FieldContext) -> Result:
 
 
 _BEFORE_PURCHASE = regex.compile(
-    r"購入前|未購入|まだ購入して(?:い)?ない|(?:haven'?t|have not|didn'?t|did not) (?:bought|purchased|buy|purchase)"
+    r"購入前|未購入|まだ購入して(?:い)?ない"
+    r"|(?:haven'?t|have not|didn'?t|did not) (?:bought|purchased|buy|purchase)"
     r"|not (?:yet )?purchased|before (?:the )?purchase",
     regex.IGNORECASE,
 )

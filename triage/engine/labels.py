@@ -56,13 +56,16 @@ class LabelIndex:
         if not text:
             return ""
         best: tuple[int, int, str] | None = None
+        sibling = ""  # a field the mailbox asks for whose main words are there (its qualifiers not)
         for entry in self.terms:
             if any(_has(text, word) for word in entry.not_terms):
                 continue
             score = 0
-            for group in entry.groups:
+            for number, group in enumerate(entry.groups):
                 hits = [len(word) for word in group if _has(text, word)]
                 if not hits:
+                    if number > 0 and score > 0 and entry.target in self.wanted and not sibling:
+                        sibling = entry.target
                     score = -1
                     break
                 score += max(hits)
@@ -72,6 +75,8 @@ class LabelIndex:
             key = (score, wanted, entry.target)
             if best is None or key[:2] > best[:2]:
                 best = key
+        if best is not None and best[1] == 0 and sibling:
+            return sibling  # `member number` in a mailbox that asks for the login member number
         return best[2] if best else ""
 
     def excluded(self, target: str, label: str) -> bool:
@@ -171,7 +176,8 @@ def build(rules: RuleSet, mailbox: str | None) -> LabelIndex:
     generic = textmatch.compile(
         rf"^(?:{BULLETS}[ ]?)*"
         rf"(?:(?P<open>[【\[<])(?P<blabel>[^【】\[\]<>:=]{{1,40}})[】\]>][ ]?(?P<bsep>[:=→⇒|])?"
-        rf"|(?P<label>[^:=→⇒|【】\[\]<>]{{1,48}}?)(?:[ ]?(?P<sep>[:=→⇒|])|[ ](?P<dsep>[-–—])[ ]))[ ]?(?P<rest>.*)$",
+        rf"|(?P<label>[^:=→⇒|【】\[\]<>]{{1,48}}?)(?:[ ]?(?P<sep>[:=→⇒|])|[ ](?P<dsep>[-–—])[ ]))"
+        rf"[ ]?(?P<rest>.*)$",
         flags,
         name="label:generic",
     )

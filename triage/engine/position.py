@@ -39,6 +39,7 @@ def read_in_order(
     order: tuple[str, ...],
     consumed: set[int],
     rules: RuleSet,
+    *,
     today: dt.date,
 ) -> list[Candidate]:
     if len(order) < MIN_ITEMS:

@@ -15,8 +15,8 @@ import datetime as dt
 
 from triage import textmatch
 from triage.engine.fields import VALIDATORS, FieldContext, Ok
-from triage.engine.normalize import for_report
 from triage.engine.labels import LabelIndex
+from triage.engine.normalize import for_report
 from triage.engine.result import Candidate
 from triage.engine.spec import CARRIER_ID, RuleSet
 from triage.engine.text import Line
@@ -31,6 +31,7 @@ _LABEL_ALONE = textmatch.compile(
     r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※*+>＞»〇◯-][ ]?)*"
     r"(?P<label>(?:[^:=→|0-9@()（）【】「」。、,.]|[(（][^()（）]{0,16}[)）]){2,24})[ ]?[:]?$"
 )
+_CLOSED_VOCABULARY = frozenset({"course", "payment_method", "carrier", "prefecture"})
 _SENTENCE_END = ("です", "ます", "した", "ません", "ですか", "ください", "!", "?")
 _CTX = FieldContext(today=dt.date(2000, 1, 1))
 _LEAD_SEPARATOR = textmatch.compile(r"^(?:[-–—][ ]|[→:=|][ ]?)+")
@@ -93,7 +94,7 @@ class Reader:
 
     def _is_own_value(self, target: str, text: str) -> bool:
         definition = self.rules.fields.get(target)
-        if definition is None:
+        if definition is None or definition.validator not in _CLOSED_VOCABULARY:
             return False
         return isinstance(VALIDATORS[definition.validator](for_report(text), _CTX), Ok)
 
@@ -164,7 +165,10 @@ class Reader:
             self.consumed.add(index)
             self.label_end[index] = rest_at
             value = _LEAD_SEPARATOR.sub("", _LATE_HINT.sub("", rest)).strip()
-            if sep in _PROSE_SEPARATORS:
+            corrected = self._corrected_value(target, value) if index in self.corrections else None
+            if corrected is not None:
+                value = corrected
+            elif sep in _PROSE_SEPARATORS:
                 shaped = self._shape_value(target, value)
                 value = shaped if shaped is not None else value
             value = self._cut_at_next_label(value)
@@ -189,7 +193,22 @@ class Reader:
         return label[at:] if at >= 0 else ""
 
     def _cut_at_next_label(self, value: str) -> str:
-        """`電話番号は080…、住所は千葉県…`: the first value ends where the next label starts."""
+        """`電話番号は080…、住所は千葉県…`, `Name 藤本 一輝, reading フジモト カズキ`, `maomao. Born …`:
+        the first value ends where the next label or the sentence starts."""
+        end = _SENTENCE_BREAK.search(value)
+        if end is not None and "@" not in value[: end.start() + 2]:
+            value = value[: end.start()]
+        try:
+            for match in self.labels.term_hits.finditer(value):
+                start = match.start()
+                if (start > 1 and value[start - 2 : start] in (", ", "、 ")) or (
+                    start > 0 and value[start - 1] == "、"
+                ):
+                    target = self.labels.classify(self._context(value, match))
+                    if target and not target.startswith("compound:"):
+                        return value[:start].rstrip("、, ")
+        except textmatch.MatchTimeout:
+            pass
         try:
             for match in self.labels.inline.finditer(value):
                 start = match.start()
@@ -288,23 +307,40 @@ class Reader:
             after = line[match.end() : match.end() + 1]
             if len(match.group()) < 3 and after not in _SHORT_TERM_FOLLOWERS:
                 continue  # `かな` inside `届かない` is no label
-            begin = max(line.rfind(mark, 0, match.start()) for mark in "、。,. 「")
-            context = line[begin + 1 : match.end()]
+            context = self._context(line, match)
             hints = _HINTS_AFTER.match(line, match.end())
             end = hints.end() if hints else match.end()
-            target = self.labels.classify(line[begin + 1 : end]) or self.labels.classify(context)
+            begin = match.end() - len(context)
+            target = self.labels.classify(line[begin:end]) or self.labels.classify(context)
             if not target or target.startswith("compound:"):
                 continue
-            self._inline_value(index, line, target, end, line[begin + 1 : end])
+            self._inline_value(index, line, target, end, line[begin:end])
+
+    @staticmethod
+    def _context(line: str, match: textmatch.Match[str]) -> str:
+        """The label around a label word: back to the last pause (Japanese), or up to four words (English)."""
+        if match.group()[:1].isascii():
+            words: list[str] = []
+            for word in reversed(line[: match.start()].rstrip().split(" ")[-4:]):
+                if not word.isascii() or not word.isalpha() or word.lower() in _EN_BREAKS:
+                    break
+                words.insert(0, word)
+            return " ".join([*words, match.group()])
+        begin = max(line.rfind(mark, 0, match.start()) for mark in "、。,. 「")
+        return line[begin + 1 : match.end()]
 
     def _inline_value(self, index: int, line: str, target: str, at: int, cue: str) -> None:
         gap = _EN_GAP.match(line, at) if cue[-1:].isascii() else None
         if gap is None:
             gap = _INLINE_GAP.match(line, at)
         at = gap.end() if gap else at
-        value = self._shape_value(target, line[at:])
-        if value is None and index in self.corrections:
-            value = self._corrected_value(target, line[at:])
+        value = self._corrected_value(target, line[at:]) if index in self.corrections else None
+        if value is None:
+            value = self._shape_value(target, line[at:])
+        if value is None:
+            phrase = _OF_PHRASE.match(line, at)  # `パスワードは生年月日の19950309`
+            if phrase is not None:
+                value = self._shape_value(target, line[phrase.end() :])
         if value is not None:
             span = self.lines[index].locate(value, at)
             self.candidates.append(
@@ -320,11 +356,21 @@ class Reader:
             )
 
     def _corrected_value(self, target: str, rest: str) -> str | None:
-        """`先ほどの番号は間違いで、正しくは080…`: the value after the correction cue."""
+        """`先ほどの番号は間違いで、正しくは080…`, `「ぴよこ」ではなく「ともや」`: the value after the last
+        correction cue, wherever it stands after it."""
+        last = -1
         for cue in self.rules.corrections:
-            found = cue.search(rest)
-            if found is not None:
-                return self._shape_value(target, rest[found.end() :].lstrip(" は:"))
+            for found in cue.finditer(rest):
+                last = max(last, found.end())
+        if last < 0:
+            return None
+        tail = rest[last:]
+        for start in range(min(len(tail), 24)):
+            if start and tail[start - 1] not in ' は:、,「"':
+                continue
+            value = self._shape_value(target, tail[start:])
+            if value is not None:
+                return value
         return None
 
 
@@ -342,6 +388,9 @@ def _table_row(line: Line) -> Line:
     return Line(line.index, text[start:end], line.starts[start:end], line.ends[start:end])
 
 
+_EN_BREAKS = frozenset({"and", "or", "but", "then", "also", "plus"})
+_SENTENCE_BREAK = textmatch.compile(r"。|[.!?][ ]+(?=[A-Z])")
+_OF_PHRASE = textmatch.compile(r"[^0-9、。,.]{1,8}の[ ]?")
 _SHORT_TERM_FOLLOWERS = frozenset(("は", ":", "=", " ", "(", "（", "→", "が", "も", ""))
 # `My nickname on the site is emi_s`: a few words between an English label and its verb.
 _EN_GAP = textmatch.compile(r"[ ]?(?:[A-Za-z']+[ ]){0,5}?(?:is|was|are|were|:|=)[ ]", textmatch.IGNORECASE)

@@ -32,9 +32,8 @@ _EMAIL_TOKEN = textmatch.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z
 _AS_WRITTEN = frozenset({"edge_chars"})
 # Emoji and other symbols beside a value are not part of it (carrier emoji decode to private use
 # or to Unicode emoji; a broken one to U+FFFD), nor is a sentence's full stop after it.
-_SYMBOLS = textmatch.compile(
-    r"^[\p{Extended_Pictographic}\p{Co}\uFFFD\uFE0F\u200D\u20E3 ]+|[\p{Extended_Pictographic}\p{Co}\uFFFD\uFE0F\u200D\u20E3 ]+$"
-)
+_SYMBOL = r"[\p{Extended_Pictographic}\p{Co}\uFFFD\uFE0F\u200D\u20E3 ]+"
+_SYMBOLS = textmatch.compile(rf"^{_SYMBOL}|{_SYMBOL}$")
 _FULL_STOP = textmatch.compile(r"(?<=[^.\s])[.](?=$)")
 
 
