@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from triage import textmatch
 from triage.cli import main
 from triage.parsing import emoji
 from triage.parsing.charsets import decode_bytes, sniff, suspicion
@@ -282,3 +283,10 @@ def test_check_json_reads_values_next_to_emoji(
     assert data["fields"]["payment_method"] == "credit_card"
     assert data["missing"] == []
     assert data["invalid"] == []
+
+
+def test_suspicion_counts_alike_when_the_budget_is_spent() -> None:
+    text = "ｱｲ\ue000\ufffd\x85漢字☀"
+    assert suspicion(text) == 5
+    with textmatch.reading(0.0):
+        assert suspicion(text) == 5

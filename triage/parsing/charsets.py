@@ -39,10 +39,10 @@ resolves to a Japanese codec are routed to the matching family, so `shift_jis_20
 from __future__ import annotations
 
 import codecs
-import re
 from collections.abc import Callable
 from typing import Final
 
+from triage import textmatch
 from triage.parsing.emoji import Carrier, decode_cp932, fix_unicode, sender_carrier
 from triage.parsing.jis import decode_cp51932, decode_jis
 
@@ -103,7 +103,9 @@ _NOT_MAIL_CODECS: Final = frozenset(
 )
 
 _MAX_LABEL: Final = 64
-_SUSPICIOUS: Final = re.compile("[\uff61-\uff9f\ue000-\uf8ff\ufffd\x80-\x9f]")
+_SUSPICIOUS: Final = textmatch.compile(
+    "[\uff61-\uff9f\ue000-\uf8ff\ufffd\x80-\x9f]", name="charsets.suspicious"
+)
 
 
 def normalise_label(label: str | None) -> str:
@@ -114,8 +116,22 @@ def normalise_label(label: str | None) -> str:
 
 
 def suspicion(text: str) -> int:
-    """How many characters of `text` suggest a wrong codec: half-width kana, private use, U+FFFD, C1."""
-    return sum(1 for _ in _SUSPICIOUS.finditer(text))
+    """How many characters of `text` suggest a wrong codec: half-width kana, private use, U+FFFD, C1.
+
+    When the mail's reading budget is spent (the pattern gives up, noted on the budget), the
+    characters are counted one by one instead.
+    """
+    if text.isascii():
+        return 0
+    try:
+        return len(_SUSPICIOUS.findall(text))
+    except textmatch.MatchTimeout:
+        return sum(1 for ch in text if _is_suspicious(ch))
+
+
+def _is_suspicious(ch: str) -> bool:
+    point = ord(ch)
+    return 0xFF61 <= point <= 0xFF9F or 0xE000 <= point <= 0xF8FF or point == 0xFFFD or 0x80 <= point <= 0x9F
 
 
 def _is_7bit(data: bytes) -> bool:
