@@ -120,6 +120,11 @@ def test_au_encoded_word_subject() -> None:
     assert subject == "☀ログイン"
 
 
+def test_au_raw_jis_subject() -> None:
+    raw = (jis("件名".encode("iso-2022-jp")[3:-3] + b"uA")).decode("ascii")  # escapes, no encoded word
+    assert decode_header(raw) == "件名☀"
+
+
 def test_broken_jis_still_gives_replacement() -> None:
     text, how = decode_bytes(KANJI + b"uA0" + ASCII, "iso-2022-jp")  # a half pair after the emoji
     assert how == "replace:jis"
