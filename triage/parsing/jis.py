@@ -22,6 +22,11 @@ private-use character CP50221 gives it, never U+FFFD. Rows 0x79–0x7C are also 
 NEC-selected IBM kanji (髙 is 0x7C62): they stay kanji unless the sender is on au (carrier
 "kddi"), whose phones write emoji there; a carrier hint other than KDDI gives private use.
 
+Plain ISO-2022-JP (only ``ESC $ B``, ``ESC $ @`` and ``ESC ( B``, no SO/SI, JIS X 0208 rows the
+stdlib knows) is decoded by Python's C codec ``iso2022_jp`` first, with its six JIS X 0208
+characters that cp932 maps elsewhere (〜 ‖ − ¢ £ ¬) moved to cp932's (～ ∥ － ￠ ￡ ￢), which gives
+the same text as the walk below in a fraction of the time; anything else takes the walk.
+
 Control bytes (below 0x21, other than ESC, SO, SI) pass through unchanged in every mode, so a
 line end written before the switch back to ASCII does not break the text. Anything else is an
 error: a byte >= 0x80, an unknown or cut escape sequence, a half pair, a pair or kana byte that
@@ -67,6 +72,26 @@ _ESCAPES: Final[dict[bytes, int | None]] = {
     b"$(D": _X0212,
     b"&@": None,
 }
+
+
+# Python's iso2022_jp (JIS X 0208 as in JIS) -> what cp932 gives the same pairs.
+_TO_CP932: Final = {0x301C: 0xFF5E, 0x2016: 0x2225, 0x2212: 0xFF0D, 0xA2: 0xFFE0, 0xA3: 0xFFE1, 0xAC: 0xFFE2}
+_PLAIN_ESCAPES: Final = (b"\x1b$B", b"\x1b$@", b"\x1b(B")
+
+
+def _plain(data: bytes) -> str | None:
+    """The text of plain ISO-2022-JP through the stdlib's C codec; None when the walk is needed."""
+    if not data.isascii() or b"\x0e" in data or b"\x0f" in data:
+        return None
+    if data.count(b"\x1b") != sum(data.count(seq) for seq in _PLAIN_ESCAPES):
+        return None
+    try:
+        text = data.decode("iso2022_jp")
+    except UnicodeDecodeError:  # NEC row 13, IBM rows, carriers' rows, broken pairs: the walk decides
+        return None
+    if any(chr(point) in text for point in _TO_CP932):
+        text = text.translate(_TO_CP932)
+    return text
 
 
 def jis_pair_to_sjis(j1: int, j2: int) -> bytes:
@@ -181,6 +206,9 @@ def decode_jis(data: bytes, errors: str = "strict", carrier: Carrier | None = No
     if errors not in ("strict", "replace"):
         raise ValueError(f"unsupported error handling {errors!r}")
     data = bytes(data)
+    plain = _plain(data)
+    if plain is not None:
+        return plain
     out = _Builder(data, errors, carrier, au_without_hint=True)
     mode = _ASCII
     shifted = False  # SO seen, no SI yet: half-width kana whatever G0 is
