@@ -8,7 +8,9 @@ Phones of the three carriers write their own emoji in the user-defined parts of 
 * **ISO-2022-JP** (au): JIS rows 0x75–0x7E, which JIS X 0208 leaves empty. The usual JIS to
   Shift_JIS arithmetic (`jis.jis_pair_to_sjis`) gives EB40–EFFC there, au's "mail Shift_JIS";
   KDDI's own code is that plus 0x0B00 for EB/EC (F640–F7FC) and plus 0x0600 for ED/EE
-  (F340–F4FC). CP50221 and CP51932 read the same rows as private use U+E000–U+E3AB.
+  (F340–F4FC). CP50221 and CP51932 read rows 0x75–0x78 and 0x7D–0x7E as private use
+  (U+E000–U+E3AB) but rows 0x79–0x7C as NEC-selected IBM kanji (髙), so those four rows are
+  emoji only from an au sender.
 * **UTF-8**: each carrier's private-use code points: docomo U+E63E–U+E757, KDDI U+E468–U+E5DF
   and U+EA80–U+EB8E, SoftBank U+E001–U+E53E, each a fixed set of linear ranges onto the
   carrier's Shift_JIS codes (the carriers' specifications, as listed by Google's emoji4unicode).
