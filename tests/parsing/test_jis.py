@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from triage.parsing.jis import decode_cp51932, decode_jis, jis_pair_to_sjis
@@ -146,3 +148,44 @@ def test_cp51932_strict_and_replace() -> None:
         decode_cp51932(b"ab\xb6")
     assert info.value.start == 2
     assert decode_cp51932(b"\xb6\xb6\x8e\x21\xb6\xb6", "replace") == "橋\ufffd!橋"
+
+
+# --- the C-codec path for plain ISO-2022-JP gives what the walk gives -----------------------------
+
+WALK = b"\x1b&@"  # the JIS X 0208-1990 announcer: ignored, but it keeps the text off the C-codec path
+
+
+def _both(data: bytes) -> tuple[str, str]:
+    def run(raw: bytes) -> str:
+        try:
+            return decode_jis(raw)
+        except UnicodeDecodeError:
+            return "ERROR"
+
+    return run(data), run(WALK + data)
+
+
+def test_plain_path_matches_the_walk_for_every_pair() -> None:
+    differing = []
+    for designation in (b"\x1b$B", b"\x1b$@"):  # JIS X 0208-1983 and -1978 read alike
+        for j1 in range(0x21, 0x7F):
+            for j2 in range(0x21, 0x7F):
+                fast, walked = _both(designation + bytes((j1, j2)) + b"\x1b(B")
+                if fast != walked:
+                    differing.append((designation, hex(j1), hex(j2), fast, walked))
+    assert differing == []
+    assert _both(b'\x1b$B!A!B!]!q!r"L\x1b(B')[0] == "～∥－￠￡￢"  # cp932's, not JIS's 〜‖−¢£¬
+
+
+def test_plain_path_matches_the_walk_on_mixed_text() -> None:
+    rnd = random.Random(2024)
+    pieces = [b"\x1b$B", b"\x1b$@", b"\x1b(B", b"\r\n", b"\n", b"\t", b" ", b"abc", b"~\\", b"\x7f", b"\x00"]
+    for _ in range(3000):
+        data = b"".join(
+            bytes((rnd.randint(0x21, 0x7E), rnd.randint(0x21, 0x7E)))
+            if rnd.random() < 0.5
+            else rnd.choice(pieces)
+            for _ in range(rnd.randint(1, 10))
+        )
+        fast, walked = _both(data)
+        assert fast == walked, data

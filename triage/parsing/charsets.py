@@ -24,6 +24,11 @@
 ``replace:utf-8``
 =========================  ==================================================================
 
+Carriers' emoji (`triage.parsing.emoji`) come out as Unicode emoji on every path: au's JIS rows
+0x75–0x7E, docomo/KDDI/SoftBank Shift_JIS codes and their private-use UTF-8 code points. The
+sender's carrier (an argument, else `emoji.sender_carrier()`) picks the table; without one the
+code does.
+
 Labels are lower-cased with quotes and white space removed. Labels outside the table that Python
 resolves to a Japanese codec are routed to the matching family, so `shift_jis_2004`,
 `shift_jisx0213` and `euc_jis_2004` (which misread cp932 bytes silently) are never used, nor is
@@ -34,10 +39,11 @@ resolves to a Japanese codec are routed to the matching family, so `shift_jis_20
 from __future__ import annotations
 
 import codecs
-import re
 from collections.abc import Callable
 from typing import Final
 
+from triage import textmatch
+from triage.parsing.emoji import Carrier, decode_cp932, fix_unicode, sender_carrier
 from triage.parsing.jis import decode_cp51932, decode_jis
 
 __all__ = ["decode_bytes", "normalise_label", "sniff", "suspicion"]
@@ -97,7 +103,9 @@ _NOT_MAIL_CODECS: Final = frozenset(
 )
 
 _MAX_LABEL: Final = 64
-_SUSPICIOUS: Final = re.compile("[\uff61-\uff9f\ue000-\uf8ff\ufffd\x80-\x9f]")
+_SUSPICIOUS: Final = textmatch.compile(
+    "[\uff61-\uff9f\ue000-\uf8ff\ufffd\x80-\x9f]", name="charsets.suspicious"
+)
 
 
 def normalise_label(label: str | None) -> str:
@@ -108,8 +116,22 @@ def normalise_label(label: str | None) -> str:
 
 
 def suspicion(text: str) -> int:
-    """How many characters of `text` suggest a wrong codec: half-width kana, private use, U+FFFD, C1."""
-    return sum(1 for _ in _SUSPICIOUS.finditer(text))
+    """How many characters of `text` suggest a wrong codec: half-width kana, private use, U+FFFD, C1.
+
+    When the mail's reading budget is spent (the pattern gives up, noted on the budget), the
+    characters are counted one by one instead.
+    """
+    if text.isascii():
+        return 0
+    try:
+        return len(_SUSPICIOUS.findall(text))
+    except textmatch.MatchTimeout:
+        return sum(1 for ch in text if _is_suspicious(ch))
+
+
+def _is_suspicious(ch: str) -> bool:
+    point = ord(ch)
+    return 0xFF61 <= point <= 0xFF9F or 0xE000 <= point <= 0xF8FF or point == 0xFFFD or 0x80 <= point <= 0x9F
 
 
 def _is_7bit(data: bytes) -> bool:
@@ -127,38 +149,53 @@ def _strict(data: bytes, decoder: Callable[[bytes], str]) -> str | None:
         return None
 
 
-def _euc(data: bytes) -> tuple[str, str] | None:
+def _euc(data: bytes, carrier: Carrier | None) -> tuple[str, str] | None:
     """euc_jp strict, else CP51932 strict; None when neither reads the bytes."""
     text = _strict(data, lambda b: b.decode("euc_jp"))
     if text is not None:
         return text, "euc-jp"
-    text = _strict(data, decode_cp51932)
+    text = _strict(data, lambda b: decode_cp51932(b, "strict", carrier))
     if text is not None:
         return text, "euc-jp:cp51932"
     return None
 
 
-def sniff(data: bytes) -> tuple[str, str]:
+def _cp932(carrier: Carrier | None) -> Callable[[bytes], str]:
+    return lambda b: decode_cp932(b, carrier)
+
+
+def _utf8(carrier: Carrier | None) -> Callable[[bytes], str]:
+    return lambda b: fix_unicode(b.decode("utf-8-sig"), carrier)
+
+
+def _jis(carrier: Carrier | None) -> Callable[[bytes], str]:
+    return lambda b: decode_jis(b, "strict", carrier)
+
+
+def sniff(data: bytes, carrier: Carrier | None = None) -> tuple[str, str]:
     """Guess the charset of unlabelled (or mislabelled) bytes; `how` starts with sniff: or replace:.
 
     Order (parsing.md §2): ESC in 7-bit data -> JIS; utf-8 strict; cp932 and euc_jp strict, the
     one with fewer suspicious characters (`suspicion`; a tie keeps cp932); then the best of the
     cp932, EUC-JP (CP51932, per character) and utf-8 `replace` decodes (utf-8 is a third
-    candidate: one stray byte in UTF-8 text must not turn it into cp932 garbage).
+    candidate: one stray byte in UTF-8 text must not turn it into cp932 garbage). Carriers'
+    emoji are read as emoji before the scores are taken, so an emoji never counts as a sign of
+    the wrong codec. `carrier` (else `emoji.sender_carrier()`) is the sender's carrier.
     """
     data = bytes(data)
+    carrier = carrier if carrier is not None else sender_carrier()
     if _is_7bit(data):
         if b"\x1b" in data:
-            text = _strict(data, decode_jis)
+            text = _strict(data, _jis(carrier))
             if text is not None:
                 return text, "sniff:jis"
-            return decode_jis(data, "replace"), "replace:jis"
+            return decode_jis(data, "replace", carrier), "replace:jis"
         return data.decode("ascii"), "sniff:ascii"
-    text = _strict(data, lambda b: b.decode("utf-8-sig"))
+    text = _strict(data, _utf8(carrier))
     if text is not None:
         return text, "sniff:utf-8"
-    sjis = _strict(data, lambda b: b.decode("cp932"))
-    euc = _euc(data)
+    sjis = _strict(data, _cp932(carrier))
+    euc = _euc(data, carrier)
     if sjis is not None and euc is not None:
         if suspicion(euc[0]) < suspicion(sjis):
             return euc[0], "sniff:" + euc[1]
@@ -168,9 +205,9 @@ def sniff(data: bytes) -> tuple[str, str]:
     if euc is not None:
         return euc[0], "sniff:" + euc[1]
     candidates = [
-        (data.decode("cp932", "replace"), "replace:cp932"),
-        (decode_cp51932(data, "replace"), "replace:euc-jp"),  # per character: no desynchronising
-        (data.decode("utf-8-sig", "replace"), "replace:utf-8"),
+        (decode_cp932(data, carrier, "replace"), "replace:cp932"),
+        (decode_cp51932(data, "replace", carrier), "replace:euc-jp"),  # per character: no desynchronising
+        (fix_unicode(data.decode("utf-8-sig", "replace"), carrier), "replace:utf-8"),
     ]
     # min() keeps the first of equal scores: cp932, then euc-jp, then utf-8.
     return min(candidates, key=lambda c: suspicion(c[0]))
@@ -227,38 +264,43 @@ def _with_codec(data: bytes, name: str) -> tuple[str, str] | None:
         return None
 
 
-def decode_bytes(data: bytes, label: str | None) -> tuple[str, str]:
-    """Decode `data` declared as charset `label` (None: no label); returns (text, how). Never raises."""
+def decode_bytes(data: bytes, label: str | None, carrier: Carrier | None = None) -> tuple[str, str]:
+    """Decode `data` declared as charset `label` (None: no label); returns (text, how). Never raises.
+
+    `carrier` is the sender's phone carrier, if known (else `emoji.sender_carrier()`): it picks
+    the table of carrier emoji (see `triage.parsing.emoji`).
+    """
     data = bytes(data)
+    carrier = carrier if carrier is not None else sender_carrier()
     family, name = _family(normalise_label(label))
     if family == "jis":
         if not _is_7bit(data):
-            return sniff(data)
-        text = _strict(data, decode_jis)
+            return sniff(data, carrier)
+        text = _strict(data, _jis(carrier))
         if text is not None:
             return text, "jis"
-        return decode_jis(data, "replace"), "replace:jis"
+        return decode_jis(data, "replace", carrier), "replace:jis"
     if family == "sjis":
-        text = _strict(data, lambda b: b.decode("cp932"))
+        text = _strict(data, _cp932(carrier))
         if text is not None:
             return text, "cp932"
-        return sniff(data)
+        return sniff(data, carrier)
     if family == "euc":
-        euc = _euc(data)
+        euc = _euc(data, carrier)
         if euc is not None:
             return euc
-        return sniff(data)
+        return sniff(data, carrier)
     if family == "utf8":
-        text = _strict(data, lambda b: b.decode("utf-8-sig"))
+        text = _strict(data, _utf8(carrier))
         if text is not None:
             return text, "utf-8"
-        return sniff(data)
+        return sniff(data, carrier)
     if family == "none":
         if _is_7bit(data) and b"\x1b" not in data:
             return data.decode("ascii"), "ascii"
-        return sniff(data)
+        return sniff(data, carrier)
     if family == "latin":
-        sniffed = sniff(data)
+        sniffed = sniff(data, carrier)
         if sniffed[1] == "sniff:jis" or _has_kana(sniffed[0]):
             return sniffed
         decoded = _with_codec(data, name)
@@ -269,4 +311,4 @@ def decode_bytes(data: bytes, label: str | None) -> tuple[str, str]:
         decoded = _with_codec(data, name)
         if decoded is not None:
             return decoded
-    return sniff(data)
+    return sniff(data, carrier)

@@ -21,6 +21,7 @@ from mailparser.exceptions import MailParserError
 from triage.errors import ParseFailure
 from triage.parsing.addresses import message_ids, parse_address_list, parse_from, parse_return_path
 from triage.parsing.charsets import decode_bytes
+from triage.parsing.emoji import note_sender, sender_scope
 from triage.parsing.headers import decode_header
 from triage.parsing.htmltext import html_to_text
 from triage.parsing.model import Address, Attachment, ParsedMail, PartInfo
@@ -174,7 +175,16 @@ def _decode_part(part: Message) -> tuple[str, str, int]:
 
 
 def parse_mail(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> ParsedMail:
-    """Parse raw mail bytes. Raises ParseFailure only when the structure cannot be walked at all."""
+    """Parse raw mail bytes. Raises ParseFailure only when the structure cannot be walked at all.
+
+    The sender's phone carrier (From domain) picks the carrier emoji table for the Subject and
+    the bodies (`triage.parsing.emoji`).
+    """
+    with sender_scope():
+        return _parse_mail(raw, limits)
+
+
+def _parse_mail(raw: bytes, limits: Limits) -> ParsedMail:
     defects: list[str] = []
     if len(raw) > limits.max_message_bytes:
         defects.append(
@@ -209,7 +219,6 @@ def parse_mail(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> ParsedMail:
     if len(raw_items) > limits.max_headers:
         defects.append(f"TooManyHeaders: {len(raw_items)} header fields, the first {limits.max_headers} kept")
         raw_items = raw_items[: limits.max_headers]
-    headers = tuple((name, decode_header(value)) for name, value in raw_items)
 
     def raw_first(name: str) -> str | None:
         low = name.lower()
@@ -223,6 +232,8 @@ def parse_mail(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> ParsedMail:
     from_addr, from_ambiguous = parse_from(from_raw) if from_raw is not None else (None, True)
     if len(raw_all("From")) > 1:
         from_ambiguous = True
+    note_sender(from_addr.addr if from_addr is not None else None)
+    headers = tuple((name, decode_header(value)) for name, value in raw_items)  # after the carrier hint
     recipients: dict[str, tuple[Address, ...]] = {}
     for name in _ADDRESS_HEADERS:
         found: list[Address] = []
