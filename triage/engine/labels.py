@@ -18,7 +18,7 @@ from triage.engine.spec import CARRIER_ID, RuleSet
 from triage.engine.text import light_normalise
 
 BULLETS = r"(?:[・･•●○◆◇■□▼▽▲△◎★☆※*+\-−>＞»〇◯]|[0-9]{1,2}[.)]|\([0-9]{1,2}\))"
-HINT = r"(?:[ ]?(?:[(\[【<][^()\[\]【】<>]{0,40}[)\]】>]|[※★☆*][0-9]?|[0-9]{1,2}桁))"
+HINT = r"(?:[ ]?(?:[(\[【<](?![0-9 -]+[)\]】>])[^()\[\]【】<>]{0,40}[)\]】>]|[※★☆*][0-9]?|[0-9]{1,2}桁))"
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ _PROSE_SEPARATORS = frozenset({"は", "って"})
 _CARRIER_ID_SHAPE = textmatch.compile(r"(?P<value>[A-Za-z0-9][A-Za-z0-9 -]{4,40}[A-Za-z0-9])")
 _NOT_A_VALUE_LINE = textmatch.compile(r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※]|[-=_*]{3,}|【[^】]{0,20}】$)")
 # The rest of a line that extends its label up to a later separator: `Plus member ID starting with E: …`.
-_LABEL_TAIL = textmatch.compile(r"^(?P<tail>[^:=→0-9@]{1,48}?)[ ]?[:=→][ ]?(?P<rest>.*)$")
+_LABEL_TAIL = textmatch.compile(r"^(?P<tail>[^:=→0-9@]{1,48}?)(?:[ ]?[:=→]|[ ][-–—][ ])[ ]?(?P<rest>.*)$")
 _LABEL_ALONE = textmatch.compile(
     r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※*+>＞»〇◯-][ ]?)*"
     r"(?P<label>(?:[^:=→|0-9@()（）【】「」。、,.]|[(（][^()（）]{0,16}[)）]){2,24})[ ]?[:]?$"
@@ -37,7 +37,7 @@ _CTX = FieldContext(today=dt.date(2000, 1, 1))
 _LEAD_SEPARATOR = textmatch.compile(r"^(?:[-–—][ ]|[→:=|][ ]?)+")
 _BRACKET_VALUE = textmatch.compile(r"[ ]?【([^【】/]{1,40})】")
 # Particles between a label inside a sentence and its value (`パスワードに 1234…`, `IDが…`).
-_INLINE_GAP = textmatch.compile(r"(?:[ ]?(?:は|が|に|を|も|:|=|is|was|are|were|of)[ ]?|[ ])?")
+_INLINE_GAP = textmatch.compile(r"(?:(?:は|が|に|を|も)[ ]?|[ ]?(?::|=|is|was|are|were|of)[ ]?|[ ])?")
 
 
 class Reader:
@@ -105,10 +105,10 @@ class Reader:
         explicit = bool(sep) or (opened and closed)
         if not (explicit or not match.group("rest") or match.group("gap")):
             return None
-        if sep in _PROSE_SEPARATORS and match.group("gap"):
-            sep, rest, rest_at = "", sep + match.group("rest"), match.start("sep")
         label = match.group("label") + (match.group("hints") or "")
         rest, rest_at = match.group("rest"), match.start("rest")
+        if sep in _PROSE_SEPARATORS and match.group("gap"):  # `ニックネーム　はやて`: は is the value's
+            sep, rest, rest_at = "", sep + rest, match.start("sep")
         extended = False
         if not sep and rest:
             tail = _LABEL_TAIL.match(rest)
