@@ -21,14 +21,20 @@ _EMAIL_TOKEN = textmatch.compile(
 )
 _NAME_WITH_READING = textmatch.compile(
     r"^(?P<kanji>[\p{Han}々〆ヶ][\p{Han}々〆ヶ\p{Hiragana}\p{Katakana}ー ]*?)[ ]?"
-    r"(?:[(（](?P<paren>[^()（）]{2,40})[)）]|[/／|｜][ ]?(?P<slash>.{2,40})"
+    r"(?:[(（](?P<paren>[^()（）]{2,40})[)）]|[/／|｜、,][ ]?(?P<slash>.{2,40})"
     r"|[ ](?P<spaced>[\p{Katakana}\p{Hiragana}ー・ ]{2,40}))$",
     textmatch.VERSION1,
     name="split:name",
 )
 _KANA = textmatch.compile(r"[\p{Katakana}\p{Hiragana}ー・ ]+", textmatch.VERSION1)
+_READING_FIRST = textmatch.compile(
+    r"^(?P<kana>[\p{Katakana}\p{Hiragana}ー・][\p{Katakana}\p{Hiragana}ー・ ]{1,30}?)[ ]?"
+    r"[(（](?P<kanji>[\p{Han}々〆ヶ][\p{Han}々〆ヶ\p{Hiragana}\p{Katakana}ー ]{0,20})[)）]$",
+    textmatch.VERSION1,
+    name="split:reading-first",
+)
 _KATAKANA = textmatch.compile(r"[\p{Katakana}ー・ ]+", textmatch.VERSION1)
-_LATIN = textmatch.compile(r"[A-Za-z][A-Za-z .'\-]*", textmatch.VERSION1)
+_LATIN = textmatch.compile(r"(?:(?i:r[oō]maji|romaji|english)[ ]?:[ ]?)?[A-Za-zÀ-ɏ][A-Za-zÀ-ɏ .'\-]*", textmatch.VERSION1)
 _HAN = textmatch.compile(r"\p{Han}", textmatch.VERSION1)
 
 
@@ -77,7 +83,7 @@ def prose(
     return out
 
 
-def scan_emails(lines: list[Line], taken: list[Span]) -> list[Candidate]:
+def scan_emails(lines: list[Line], taken: list[Span], corrections: set[int]) -> list[Candidate]:
     """Every address in the text, except inside a labelled e-mail value read as a whole."""
     out = []
     for line in lines:
@@ -91,15 +97,69 @@ def scan_emails(lines: list[Line], taken: list[Span]) -> list[Candidate]:
             span = line.span(match.start(), match.end())
             if any(start < span[1] and span[0] < end for start, end in taken):
                 continue
-            out.append(Candidate("emails", match.group(0), line.index + 1, "scan", (span,), "address"))
+            corrected = line.index in corrections
+            out.append(Candidate("emails", match.group(0), line.index + 1, "scan", (span,), "address", corrected))
+    return out
+
+
+_PHONE_SHAPE = textmatch.compile(
+    r"(?<![0-9A-Za-z+\-])(?:\+81[ -]?\(?[0-9]{1,4}\)?|\(?0[0-9]{1,4}\)?)[ -]?[0-9]{1,4}[ -]?[0-9]{3,4}(?![0-9])",
+    name="scan:phone",
+)
+_SIGNATURE_RULE = textmatch.compile(r"^(?:--[ ]?|[-=_━─―＿]{3,})$")
+_COMPANY = textmatch.compile(r"株式会社|有限会社|合同会社|\b(?:Inc|Co|Ltd|LLC|Corp)\b\.?|\bFAX\b|(?i:fax)|代表", name="company")
+
+
+def scan_phones(lines: list[Line], taken: list[Span]) -> list[Candidate]:
+    """A phone-shaped number anywhere the member wrote it without a label (`call me at +81 70-…`)."""
+    out = []
+    for line in lines:
+        if not line.text or not any(ch.isdigit() for ch in line.text):
+            continue
+        try:
+            matches = _PHONE_SHAPE.finditer(line.text)
+        except textmatch.MatchTimeout:
+            continue
+        for match in matches:
+            if sum(ch.isdigit() for ch in match.group()) < 10:
+                continue
+            span = line.span(match.start(), match.end())
+            if any(start < span[1] and span[0] < end for start, end in taken):
+                continue
+            out.append(Candidate("phone", match.group(), line.index + 1, "scan", (span,), "phone number"))
+    return out
+
+
+def signature_lines(lines: list[Line]) -> set[int]:
+    """Lines of a company signature: never the member's phone (readings.md 15)."""
+    out: set[int] = set()
+    for line in lines:
+        if line.text and _COMPANY.search(line.text):
+            out.add(line.index)
+    for line in lines:
+        if _SIGNATURE_RULE.match(line.text):
+            block = [later.index for later in lines[line.index + 1 :]]
+            if any(index in out for index in block):
+                out.update(block)
+            break
     return out
 
 
 def split_name(candidate: Candidate, lines: list[Line]) -> list[Candidate]:
-    """A kanji name with its reading on the same line: two candidates (readings.md 5)."""
+    """A kanji name with its reading on the same line: two candidates (readings.md 5); the reading
+    may come first (`キタムラ ユイ（北村 結衣）`)."""
     match = _NAME_WITH_READING.match(candidate.text)
     if match is None:
-        return [candidate]
+        first = _READING_FIRST.match(candidate.text)
+        if first is None:
+            return [candidate]
+        line = lines[candidate.line - 1]
+        at = candidate.spans[0][0] if candidate.spans else 0
+        start = next((k for k, s in enumerate(line.starts) if s >= at), 0)
+        return [
+            _part(candidate, "name_kanji", first.group("kanji").strip(), line, start),
+            _part(candidate, "name_kana", first.group("kana").strip(), line, start),
+        ]
     kanji = match.group("kanji").strip()
     reading = (match.group("paren") or match.group("slash") or match.group("spaced") or "").strip()
     if match.group("spaced") and not _reading_beside(kanji, reading):

@@ -26,7 +26,7 @@ from triage.engine.text import light_normalise, split_lines
 
 __all__ = ["Candidate", "Considered", "Extraction", "Found", "Invalid", "extract", "light_normalise"]
 
-_NAME_FIELDS = frozenset({"name_kanji"})
+_NAME_FIELDS = frozenset({"name_kanji", "name_kana"})
 MIN_LABELLED = 3  # with fewer labelled values, unlabelled answers may follow the FAQ's order
 
 
@@ -65,7 +65,12 @@ def extract(
                 candidates.append(candidate)
         if any(definition.scan_anywhere for definition in rules.fields.values()):
             taken = [span for c in candidates if c.target == "emails" for span in c.spans]
-            candidates += detectors.scan_emails(lines, taken)
+            candidates += detectors.scan_emails(lines, taken, corrections)
+        if "phone" in rules.fields:
+            taken = [span for c in candidates for span in c.spans]
+            candidates += detectors.scan_phones(lines, taken)
+        signature = detectors.signature_lines(lines)
+        candidates = [c for c in candidates if not (c.target == "phone" and c.line - 1 in signature)]
         extraction = resolve(candidates, rules, today=today, our_local_parts=our_local_parts)
         extraction.timeouts = list(budget.timeouts)
     return extraction

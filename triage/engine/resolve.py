@@ -32,7 +32,7 @@ _EMAIL_TOKEN = textmatch.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z
 _AS_WRITTEN = frozenset({"edge_chars"})
 # Emoji and other symbols beside a value are not part of it (carrier emoji decode to private use
 # or to Unicode emoji; a broken one to U+FFFD), nor is a sentence's full stop after it.
-_SYMBOL = r"[\p{Extended_Pictographic}\p{Co}\uFFFD\uFE0F\u200D\u20E3 ]+"
+_SYMBOL = r"(?:[0-9#*]\uFE0F?\u20E3|[\p{Extended_Pictographic}\p{Co}\uFFFD\uFE0F\u200D\u20E3 ])+"
 _SYMBOLS = textmatch.compile(rf"^{_SYMBOL}|{_SYMBOL}$")
 _FULL_STOP = textmatch.compile(r"(?<=[^.\s])[.](?=$)")
 
@@ -199,6 +199,7 @@ def resolve(
     resolver.ctx = FieldContext(
         today=today, member_phone=str(phone) if phone else None, our_local_parts=our_local_parts
     )
+    ordered = _withdraw_corrected(ordered, rules, resolver)
     deferred: list[Candidate] = []
     for candidate in ordered:
         if candidate.target == "phone":
@@ -222,6 +223,40 @@ def resolve(
         kept.append(item)
     extraction.invalid = kept
     return extraction
+
+
+def _withdraw_corrected(ordered: list[Candidate], rules: RuleSet, resolver: Resolver) -> list[Candidate]:
+    """A list value corrected in the same mail replaces the one it corrects (`the correct email is …`):
+    an earlier value within two typing slips of a corrected one is withdrawn."""
+    kept = []
+    for candidate in ordered:
+        definition = rules.fields.get(candidate.target)
+        if definition is not None and definition.is_list and not candidate.corrected:
+            fixed = [
+                other
+                for other in ordered
+                if other.target == candidate.target and other.corrected and other.text != candidate.text
+            ]
+            if any(_slips(candidate.text, other.text) <= 2 for other in fixed):
+                resolver._note(
+                    candidate.target, candidate, candidate.text, "withdrawn", "corrected later in the mail"
+                )
+                continue
+        kept.append(candidate)
+    return kept
+
+
+def _slips(a: str, b: str) -> int:
+    """Edit distance, capped: only small differences matter here."""
+    if abs(len(a) - len(b)) > 2:
+        return 3
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
 
 
 def _derive(extraction: Extraction, rules: RuleSet, resolver: Resolver) -> None:
