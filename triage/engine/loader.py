@@ -25,6 +25,7 @@ from triage.engine.spec import (
     RuleSet,
 )
 from triage.errors import RulePackError, SourceLocation, TriageError
+from triage.outbound.desk import parse_block
 
 FIELDS_FILE = "fields.yaml"
 DECISIONS_WITH_REPLY = ("needs_info", "icloud_rejected", "queued")
@@ -42,7 +43,9 @@ _FIELD_KEYS = frozenset(
         "examples",
     }
 )
-_PACK_KEYS = frozenset({"mailbox", "version", "description", "requires", "optional", "labels", "replies"})
+_PACK_KEYS = frozenset(
+    {"mailbox", "version", "description", "requires", "optional", "labels", "replies", "reply"}
+)
 
 
 class RuleLoadError(TriageError):
@@ -374,6 +377,8 @@ def _load_pack(
                 ctx.fail(value_node, f"missing template {template!r} (no replies/{template}/)")
             if template is not None:
                 replies[decision] = template
+    if "reply" in entries:  # how this mailbox's replies speak: read by triage.outbound.desk
+        ctx.problems += parse_block(entries["reply"][1], ctx.path, frozenset({*fields, CARRIER_ID}))[1]
     description = ctx.string(entries["description"][1], "description") if "description" in entries else ""
     return MailboxPack(
         mailbox=mailbox.lower(),

@@ -9,6 +9,10 @@ transaction open, and its outcome recorded in a new transaction (autoreply.md §
   ``dead`` once past ``give_up_at``;
 - ``5xx`` → ``dead`` at once, with the relay's answer in ``last_error``.
 
+A reply no longer true when it is claimed (supersede.py) is ``superseded`` and never sent.
+``Date:`` is stamped just before the hand-off; without a configured Message-ID domain the sender
+sends nothing and says so once (stamp.py).
+
 At most once: a row still ``sending`` after its lease expired belongs to a sender that stopped
 mid-delivery; the relay may already have it, so it is dead-lettered, never resent. A global
 breaker (too many replies in a window) stops sending and leaves rows pending. Logs carry row
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -40,14 +45,17 @@ from triage.config import Settings
 from triage.db.engine import SQLITE_BEGIN
 from triage.db.models import OutboundMessage, OutboundStatus
 from triage.errors import (
+    ComposeError,
     ConfigError,
     PermanentSendError,
     SendError,
     TransientSendError,
     UncertainSendError,
 )
-from triage.outbound.compose import address_problem
+from triage.outbound.compose import address_problem, new_message_id
 from triage.outbound.ratelimit import breaker_tripped, recently_failed_permanently
+from triage.outbound.stamp import is_placeholder_id, message_id_domain, stamp_date, stamp_message_id
+from triage.outbound.supersede import superseded_reason
 from triage.tokens import claim_token
 
 __all__ = [
@@ -65,6 +73,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 STOPPED_DURING_DELIVERY: Final = "sender stopped during delivery; not resent (at most once)"
+NO_DOMAIN_WARNING: Final = (
+    "no Message-ID domain configured (set TRIAGE_OUR_DOMAIN to the domain of the secure_* mailboxes): "
+    "replies wait in the outbox, nothing is sent"
+)
 REPLY_TEXT_MAX: Final = 500
 IDLE_SECONDS: Final = 1.0
 _JITTER: Final = (0.8, 1.2)
@@ -269,6 +281,9 @@ class Sender:
         self.idle_seconds = IDLE_SECONDS
         #: True when the last pass stopped because the breaker had tripped.
         self.breaker_open = False
+        #: None until a Message-ID domain is configured: then nothing is sent (stamp.py).
+        self.domain = message_id_domain(settings.our_domain)
+        self._warned_no_domain = False
 
     # -- one pass -----------------------------------------------------------------------------
 
@@ -282,6 +297,11 @@ class Sender:
         """
         results = self._reap_stale()
         self.breaker_open = False
+        if self.domain is None:
+            if not self._warned_no_domain:
+                log.warning(NO_DOMAIN_WARNING)
+                self._warned_no_domain = True
+            return results
         for _ in range(limit):
             if should_stop is not None and should_stop():
                 break
@@ -358,6 +378,10 @@ class Sender:
             if settled is not None:
                 session.commit()
                 return settled
+            if is_placeholder_id(row.message_id) and self.domain is not None:
+                # Queued before a domain was configured; never handed over, so nobody has seen it.
+                row.message_id = new_message_id(row.id, self.domain)
+                row.raw = stamp_message_id(row.raw, row.message_id)
             row.status = OutboundStatus.SENDING
             row.claimed_by = self.name
             row.lease_until = now + dt.timedelta(seconds=self._settings.sender_lease_seconds)
@@ -369,6 +393,13 @@ class Sender:
     def _settle_before_sending(
         self, session: Session, row: OutboundMessage, now: dt.datetime
     ) -> DeliveryResult | None:
+        superseded = superseded_reason(session, row)
+        if superseded is not None:
+            row.status = OutboundStatus.SUPERSEDED
+            row.last_error = superseded[:REPLY_TEXT_MAX]
+            _event(session, row, "reply_superseded", now, reason=superseded)
+            log.info("reply %d superseded (%s)", row.id, superseded)
+            return DeliveryResult(row.id, OutboundStatus.SUPERSEDED.value, superseded)
         if now >= row.give_up_at:
             last = f"; last error: {row.last_error}" if row.last_error else ""
             row.status = OutboundStatus.DEAD
@@ -393,11 +424,14 @@ class Sender:
         return None
 
     def _deliver(self, claim: _Claim) -> DeliveryResult:
-        """Send with no transaction open, then record what happened."""
+        """Stamp ``Date:``, send with no transaction open, then record what happened."""
         error: SendError | None
         try:
+            claim = dataclasses.replace(claim, raw=stamp_date(claim.raw, self._clock.now()))
             self._transport.send(self._settings.reply_envelope_from, claim.to_addr, claim.raw)
             error = None
+        except ComposeError as exc:  # our own stored bytes are unusable: never retried
+            error = PermanentSendError(f"not sent: {exc}")
         except SendError as exc:
             error = exc
         except Exception as exc:  # a transport bug must not leave the row in "sending"
@@ -415,6 +449,8 @@ class Sender:
                 log.error("reply %d: claim lost before the outcome was recorded", claim.id)
                 return DeliveryResult(claim.id, "lost", "claim lost")
             swept = row.status == OutboundStatus.DEAD
+            if not swept:
+                row.raw = claim.raw  # exactly what was handed over, Date included
             if error is None:
                 result = self._sent(session, row, now)
             elif swept:  # our lease ran out mid-send and another pass dead-lettered it
