@@ -21,6 +21,9 @@ _NO_START: Final = frozenset(
 )
 # Never at the end of a line.
 _NO_END: Final = frozenset("(（「『【〔〈《［｛")
+# Japanese lines rather break after one of these, if one is this few characters back.
+_PAUSES: Final = frozenset("、。，．）」』")
+_PAUSE_LOOKBACK: Final = 14
 # A list marker or note mark at the start of a line: continuation lines are indented past it.
 _HANGING: Final = regex.compile(r"^\s*(?:[・※■●◆▶]\s*|[-*]\s+|\(?[0-9]{1,2}[.)]\s+)")
 # Units: a run of narrow non-space characters (a word), or one wide character, or spaces.
@@ -61,6 +64,14 @@ def _split_long(unit: str, room: int) -> list[str]:
     return [*parts, part] if part else parts
 
 
+def _after_last_pause(current: list[str]) -> list[str]:
+    """Japanese text breaks better after 、 or 。 a few characters back than inside a word."""
+    for back in range(1, min(_PAUSE_LOOKBACK, len(current) - 1) + 1):
+        if current[-back - 1][-1] in _PAUSES and current[-back][0] not in _NO_START:
+            return current[-back:]
+    return []
+
+
 def _strip_leading_space(units: list[str]) -> list[str]:
     while units and units[0].isspace():
         units = units[1:]
@@ -94,6 +105,9 @@ def wrap_line(line: str, limit: int = MAX_COLUMNS) -> list[str]:
         ):
             following = current.pop()
             carried.insert(0, following)
+        if not carried and char_width(unit[0]) == 2:
+            carried = _after_last_pause(current)
+            del current[len(current) - len(carried) :]
         if "".join(current).strip():
             lines.append(lead + "".join(current).rstrip())
             lead = indent
