@@ -194,5 +194,8 @@ def test_an_acknowledgement_of_a_case_resolved_meanwhile_is_superseded(desk: Des
     assert row.status is OutboundStatus.SUPERSEDED
     assert row.last_error == result.detail
     assert desk.relay.handler.received == []
-    superseded = [detail for kind, _, detail in desk.events(first.case_id) if kind == "reply_superseded"]
+    events = desk.events(first.case_id)
+    queued = [detail for kind, _, detail in events if kind == "reply_queued"]
+    assert queued == [{"template": "queued", "reason": None, "decision": "queued"}]  # what it answered
+    superseded = [detail for kind, _, detail in events if kind == "reply_superseded"]
     assert superseded == [{"template": "queued", "attempts": 1, "reason": result.detail}]
