@@ -32,7 +32,6 @@ LANGUAGES: Final = ("ja", "en")
 BLOCK_KEY: Final = "reply"
 _TEXT_KEYS: Final = ("site", "desk", "closing")
 _KEYS: Final = frozenset({*_TEXT_KEYS, "signature", "order"})
-TEXT_MAX: Final = 72  # one phone line (columns, full-width characters count two)
 
 
 @dataclass(frozen=True)
