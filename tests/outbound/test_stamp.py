@@ -181,3 +181,24 @@ def test_stamping_refuses_what_it_cannot_stamp_safely() -> None:
         stamp_date(b"Date: x", QUEUED_AT)
     with pytest.raises(ComposeError):
         stamp_message_id(raw, "r.1@cc.example.jp>\r\nBcc: x@example.com")
+
+
+@pytest.mark.parametrize("header", [b"Message-ID", b"Date"])
+def test_stored_bytes_that_cannot_be_stamped_are_dead_lettered_not_a_failing_pass(
+    sessions: sessionmaker[Session], relay: Relay, header: bytes
+) -> None:
+    queued = queue(sessions, settings(relay, our_domain="triage.invalid"))
+    with sessions() as session:
+        row = session.get_one(OutboundMessage, queued.id)
+        lines = row.raw.split(b"\r\n")
+        row.raw = b"\r\n".join(line for line in lines if not line.startswith(header + b":"))
+        session.commit()
+    configured = settings(relay)
+    sender = Sender(sessions, configured, SmtpTransport(configured), clock=FixedClock(QUEUED_AT))
+    [result] = sender.deliver_due()
+    assert result.status == "dead"
+    row = load(sessions, queued.id)
+    assert row.status is OutboundStatus.DEAD
+    assert row.last_error == f"not sent: composed reply has 0 {header.decode()} fields, not one"
+    assert relay.handler.received == []
+    assert sender.deliver_due() == []

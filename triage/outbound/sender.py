@@ -249,8 +249,17 @@ class Sender:
                 return settled
             if is_placeholder_id(row.message_id) and self.domain is not None:
                 # Queued before a domain was configured; never handed over, so nobody has seen it.
-                row.message_id = new_message_id(row.id, self.domain)
-                row.raw = stamp_message_id(row.raw, row.message_id)
+                message_id = new_message_id(row.id, self.domain)
+                try:
+                    row.raw = stamp_message_id(row.raw, message_id)
+                except ComposeError as exc:
+                    row.status = OutboundStatus.DEAD
+                    row.last_error = f"not sent: {exc}"
+                    _event(session, row, "reply_dead", now, reason="not sendable")
+                    log.error("reply %d dead: not sendable (%s)", row.id, exc)
+                    session.commit()
+                    return DeliveryResult(row.id, OutboundStatus.DEAD.value, "not sendable")
+                row.message_id = message_id
             row.status = OutboundStatus.SENDING
             row.claimed_by = self.name
             row.lease_until = now + dt.timedelta(seconds=self._settings.sender_lease_seconds)
