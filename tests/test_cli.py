@@ -223,7 +223,7 @@ def test_reply_japanese(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     out = capsys.readouterr().out
     head, _, text = out.partition("\n\n")
     assert "To: taro-bounces@example.jp" in head.splitlines()
-    assert "From: secure_billing@cc.example.jp" in head.splitlines()
+    assert "From: 決済サポート窓口 <secure_billing@cc.example.jp>" in head.splitlines()
     assert any(line.startswith("Subject: ") for line in head.splitlines())
     assert "ログインID" in text
     assert "お問い合わせ" in text

@@ -201,6 +201,7 @@ def test_relay_down_at_start_retries_with_backoff_then_delivers_once(
         serve = launch(
             sqlite_file,
             RELAY=relay.address,
+            OUR_DOMAIN="cc.example.jp",
             SENDER_RETRY_BASE_SECONDS="0.5",
             SENDER_RETRY_CAP_SECONDS="1",
         )
@@ -239,7 +240,9 @@ def test_relay_down_at_start_retries_with_backoff_then_delivers_once(
 def test_relay_5xx_dead_letters_the_reply_without_retrying(sqlite_file: str, launch: Launcher) -> None:
     relay = Relay(rcpt_reply="550 5.1.1 No such user here").start()
     try:
-        serve = launch(sqlite_file, RELAY=relay.address, SENDER_RETRY_BASE_SECONDS="0.5")
+        serve = launch(
+            sqlite_file, RELAY=relay.address, OUR_DOMAIN="cc.example.jp", SENDER_RETRY_BASE_SECONDS="0.5"
+        )
         queued_id(deliver(serve.port, MEMBER, complete_mail(MEMBER, "dead.1@example.jp")))
         db = Database(sqlite_file)
         try:

@@ -21,7 +21,7 @@ RULES = load_rules(PROJECT_ROOT / "rules", PROJECT_ROOT / "replies")
 SETTINGS = Settings()
 TODAY = datetime.date(2026, 11, 21)
 TEMPLATES = sorted(path.name for path in Path(REPLIES).iterdir() if path.is_dir())
-REFERENCE = "TR-20261121-0042"
+REFERENCE = "7Q4K-2M"
 
 
 def context(language: str, **overrides: Any) -> dict[str, Any]:
@@ -30,7 +30,11 @@ def context(language: str, **overrides: Any) -> dict[str, Any]:
         "language": language,
         "decision": "needs_info",
         "missing": [
-            {"field": "nickname", "label": "ご設定のニックネーム" if language == "ja" else "Nickname"}
+            {
+                "field": "nickname",
+                "label": "ご設定のニックネーム" if language == "ja" else "Nickname",
+                "alternatives": [],
+            }
         ],
         "invalid": [
             {
@@ -39,9 +43,14 @@ def context(language: str, **overrides: Any) -> dict[str, Any]:
                 "reason": "電話番号では調査できません"
                 if language == "ja"
                 else "This looks like a phone number.",
+                "alternatives": [],
             }
         ],
         "reference": REFERENCE,
+        "site": "JO1 OFFICIAL SITE",
+        "desk": "JO1 OFFICIAL SITE Support",
+        "closing": "Thank you." if language == "en" else "よろしくお願いいたします。",
+        "signature": ["JO1 OFFICIAL SITE"],
     }
     base.update(overrides)
     return base
@@ -102,7 +111,15 @@ def test_templates_render_with_nothing_missing_or_invalid(template: str) -> None
         assert "受付番号" not in body and "Reference" not in body
 
 
-def test_needs_info_lists_exactly_the_missing_items_by_faq_names() -> None:
+def section(body: str, heading: str) -> list[str]:
+    """The lines under ``heading`` up to the next blank line."""
+    lines = body.splitlines()
+    start = lines.index(heading) + 1
+    end = lines.index("", start) if "" in lines[start:] else len(lines)
+    return lines[start:end]
+
+
+def test_needs_info_lists_exactly_the_missing_items_by_faq_names_in_faq_order() -> None:
     raw = mail(
         "ログインできません。\n・氏名フルネーム(漢字):山田 太郎\n・氏名フルネーム(カナ):ヤマダ タロウ\n"
         "・継続課金ID:090-0000-5678\n"
@@ -111,20 +128,19 @@ def test_needs_info_lists_exactly_the_missing_items_by_faq_names() -> None:
     assert verdict.decision == "needs_info"
     ctx = reply_context(verdict, RULES)
     _, body = render(REPLIES, "needs_info", "ja", ctx)
-    listed = [line[1:] for line in body.splitlines() if line.startswith("・")]
-    missing_names = [
-        "ログイン時に入力した会員番号",
-        "ログイン時に入力したパスワード8桁",
-        "ご設定にお心当たりのあるニックネーム",
-        "ご生年月日(西暦表記8桁)",
-        "お持ちのメールアドレス全て",
-        "お電話番号",
-        "ご住所",
+    # secure_lunasea's FAQ: login member number and password first, address last.
+    assert section(body, "■ 記載が見つからなかった項目") == [
+        "・ログイン時に入力した会員番号",
+        "・ログイン時に入力したパスワード8桁",
+        "・ご設定にお心当たりのあるニックネーム",
+        "・ご生年月日(西暦表記8桁)",
+        "・お持ちのメールアドレス全て",
+        "・お電話番号",
+        "・ご住所",
     ]
-    invalid_line = [line for line in listed if line.startswith("auの継続課金ID(11桁)：")]
-    assert sorted(line for line in listed if line not in invalid_line) == sorted(missing_names)
-    assert len(invalid_line) == 1
-    assert "電話番号" in invalid_line[0]
+    invalid = section(body, "■ ご確認いただきたい項目")
+    assert invalid[0] == "・auの継続課金ID(11桁)"
+    assert "電話番号" in "".join(invalid[1:])
     assert "090" not in body and "5678" not in body  # the member's data is never quoted
 
 
@@ -139,7 +155,7 @@ def test_needs_info_in_english_uses_english_names_and_reasons() -> None:
     subject, body = render(REPLIES, "needs_info", "en", ctx)
     assert subject.startswith("Auto:")
     assert "- Nickname you may have set" in body
-    assert "- Every e-mail address you have: " in body
+    assert "- Every e-mail address you have:" in body.splitlines()
     assert "comma" in body
     assert "ご設定" not in body
 
@@ -148,8 +164,8 @@ def test_needs_info_names_are_per_mailbox() -> None:
     raw = mail("ログインできません。よろしくお願いします。", to="secure_billing@example.jp")
     ctx = reply_context(verdict_of(raw, "secure_billing@example.jp"), RULES)
     assert [item["label"] for item in ctx["missing"]] == [
-        "登録メールアドレス",
         "ログインID(購入前の場合は「購入前」)",
+        "登録メールアドレス",
         "電話番号",
     ]
 
@@ -194,9 +210,10 @@ def test_render_reply_goes_to_the_envelope_sender() -> None:
     assert reply is not None
     assert reply.to == "bounce-taro@example.ne.jp"
     assert reply.template == "needs_info"
-    assert reply.from_mailbox == "secure_lunasea@example.jp"
+    assert reply.from_mailbox == "LUNA SEA OFFICIAL SITE サポート窓口 <secure_lunasea@example.jp>"
     assert REFERENCE in reply.body
-    assert reply.as_text().startswith("To: bounce-taro@example.ne.jp\nFrom: secure_lunasea@example.jp\n")
+    head = reply.as_text().splitlines()[:2]
+    assert head == ["To: bounce-taro@example.ne.jp", f"From: {reply.from_mailbox}"]
 
 
 def test_render_reply_without_return_path_goes_to_from() -> None:

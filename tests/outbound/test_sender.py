@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import email
-import email.policy
 import logging
 import shutil
-import socket
 import ssl
 import subprocess
 import threading
@@ -26,6 +23,7 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+from relaykit import Relay, RelayHandler, free_port, parse
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage.clock import FixedClock
@@ -42,83 +40,6 @@ MEMBER = "member@example.com"
 SUBJECT = "受付のお知らせ"
 
 
-# -- the relay --------------------------------------------------------------------------------
-
-
-@dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    content: bytes
-
-
-@dataclass
-class RelayHandler:
-    """Records what it accepts; ``rcpt_reply`` / ``data_reply`` make it refuse instead."""
-
-    rcpt_reply: str | None = None
-    data_reply: str | None = None
-    data_delay: float = 0.0
-    vanish_after_data: bool = False  # keep the message, then drop the connection without a reply
-    mail_froms: list[str] = field(default_factory=list)
-    received: list[Received] = field(default_factory=list)
-
-    async def handle_MAIL(
-        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
-    ) -> str:
-        self.mail_froms.append(address)
-        envelope.mail_from = address
-        envelope.mail_options.extend(mail_options)
-        return "250 OK"
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
-    ) -> str:
-        if self.rcpt_reply:
-            return self.rcpt_reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.data_delay:
-            await asyncio.sleep(self.data_delay)
-        if self.data_reply:
-            return self.data_reply
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content)))
-        if self.vanish_after_data:
-            server.transport.abort()
-        return "250 2.0.0 OK"
-
-    def message_ids(self) -> list[str]:
-        return [str(parse(r.content)["Message-ID"]).strip("<>") for r in self.received]
-
-
-class Relay:
-    """An aiosmtpd server on 127.0.0.1:``port``, started and stopped by the test."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.handler = RelayHandler()
-        self._controller: Controller | None = None
-
-    def start(self) -> Relay:
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
-        self._controller.start()
-        return self
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 @pytest.fixture
 def relay() -> Iterator[Relay]:
     """Not started: nothing listens on its port until the test calls ``start()``."""
@@ -127,12 +48,6 @@ def relay() -> Iterator[Relay]:
         yield made
     finally:
         made.stop()
-
-
-def parse(raw: bytes) -> email.message.EmailMessage:
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(msg, email.message.EmailMessage)
-    return msg
 
 
 # -- database and outbox ----------------------------------------------------------------------

@@ -198,6 +198,7 @@ class OutboundStatus(enum.Enum):
     SENT = "sent"  # the relay accepted it
     DEAD = "dead"  # given up: a 5xx, too old, or the sender stopped mid-delivery (never resent)
     SUPPRESSED = "suppressed"  # never sent: rate limit or a send-side guard; reason in last_error
+    SUPERSEDED = "superseded"  # never sent: no longer true when the sender took it; reason in last_error
 
 
 class OutboundMessage(Base):

@@ -34,7 +34,9 @@ _READING_FIRST = textmatch.compile(
     name="split:reading-first",
 )
 _KATAKANA = textmatch.compile(r"[\p{Katakana}ー・ ]+", textmatch.VERSION1)
-_LATIN = textmatch.compile(r"(?:(?i:r[oō]maji|romaji|english)[ ]?:[ ]?)?[A-Za-zÀ-ɏ][A-Za-zÀ-ɏ .'\-]*", textmatch.VERSION1)
+_LATIN = textmatch.compile(
+    r"(?:(?i:r[oō]maji|romaji|english)[ ]?:[ ]?)?[A-Za-zÀ-ɏ][A-Za-zÀ-ɏ .'\-]*", textmatch.VERSION1
+)
 _HAN = textmatch.compile(r"\p{Han}", textmatch.VERSION1)
 
 
@@ -98,7 +100,9 @@ def scan_emails(lines: list[Line], taken: list[Span], corrections: set[int]) -> 
             if any(start < span[1] and span[0] < end for start, end in taken):
                 continue
             corrected = line.index in corrections
-            out.append(Candidate("emails", match.group(0), line.index + 1, "scan", (span,), "address", corrected))
+            out.append(
+                Candidate("emails", match.group(0), line.index + 1, "scan", (span,), "address", corrected)
+            )
     return out
 
 
@@ -107,7 +111,9 @@ _PHONE_SHAPE = textmatch.compile(
     name="scan:phone",
 )
 _SIGNATURE_RULE = textmatch.compile(r"^(?:--[ ]?|[-=_━─―＿]{3,})$")
-_COMPANY = textmatch.compile(r"株式会社|有限会社|合同会社|\b(?:Inc|Co|Ltd|LLC|Corp)\b\.?|\bFAX\b|(?i:fax)|代表", name="company")
+_COMPANY = textmatch.compile(
+    r"株式会社|有限会社|合同会社|\b(?:Inc|Co|Ltd|LLC|Corp)\b\.?|\bFAX\b|(?i:fax)|代表", name="company"
+)
 
 
 def scan_phones(lines: list[Line], taken: list[Span]) -> list[Candidate]:

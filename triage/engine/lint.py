@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import traceback
 from pathlib import Path
-from typing import Any
 
 import jinja2
 import yaml
@@ -16,26 +15,7 @@ from triage.engine.fields import VALIDATORS
 from triage.engine.loader import collect
 from triage.engine.spec import CARRIER_ID, RuleSet
 from triage.errors import RulePackError, SourceLocation
-from triage.outbound.render import LANGUAGES, render
-
-SAMPLE_CONTEXTS: tuple[dict[str, Any], ...] = (
-    {
-        "mailbox": "secure_lint",
-        "language": "ja",
-        "decision": "needs_info",
-        "missing": [{"field": "nickname", "label": "ニックネーム"}],
-        "invalid": [{"field": "phone", "label": "電話番号", "reason": "桁数が違います"}],
-        "reference": "LINT-00",
-    },
-    {
-        "mailbox": "secure_lint",
-        "language": "en",
-        "decision": "queued",
-        "missing": [],
-        "invalid": [],
-        "reference": None,
-    },
-)
+from triage.outbound.render import LANGUAGES, SAMPLE_CONTEXTS, render
 
 
 def _check_examples(rules: RuleSet, today: dt.date) -> list[RulePackError]:

@@ -25,6 +25,7 @@ from triage.engine.spec import (
     RuleSet,
 )
 from triage.errors import RulePackError, SourceLocation, TriageError
+from triage.outbound.desk import parse_block
 
 FIELDS_FILE = "fields.yaml"
 DECISIONS_WITH_REPLY = ("needs_info", "icloud_rejected", "queued")
@@ -46,7 +47,7 @@ _FIELD_KEYS = frozenset(
     }
 )
 _PACK_KEYS = frozenset(
-    {"mailbox", "version", "description", "requires", "optional", "labels", "replies", "faq_order"}
+    {"mailbox", "version", "description", "requires", "optional", "labels", "replies", "reply"}
 )
 
 
@@ -441,12 +442,12 @@ def _load_pack(
                 ctx.fail(value_node, f"missing template {template!r} (no replies/{template}/)")
             if template is not None:
                 replies[decision] = template
+    faq_order: tuple[str, ...] = ()
+    if "reply" in entries:  # how this mailbox's replies speak: read by triage.outbound.desk
+        desk, problems = parse_block(entries["reply"][1], ctx.path, frozenset({*fields, CARRIER_ID}))
+        ctx.problems += problems
+        faq_order = tuple(desk.order)  # the FAQ's order: unlabelled answers follow it too
     description = ctx.string(entries["description"][1], "description") if "description" in entries else ""
-    faq_order = []
-    if "faq_order" in entries:
-        for name, sub in ctx.strings(entries["faq_order"][1], "faq_order"):
-            if _known(name, sub, fields, ctx):
-                faq_order.append(name)
     return MailboxPack(
         mailbox=mailbox.lower(),
         description=description or "",
@@ -455,7 +456,7 @@ def _load_pack(
         labels=labels,
         replies=replies,
         where=ctx.where(root),
-        faq_order=tuple(faq_order),
+        faq_order=faq_order,
     )
 
 

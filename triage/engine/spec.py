@@ -75,7 +75,7 @@ class MailboxPack:
     labels: Mapping[str, tuple[str, ...]]  # extra labels this mailbox's FAQ uses
     replies: Mapping[str, str]  # decision -> template name
     where: SourceLocation
-    faq_order: tuple[str, ...] = ()  # the FAQ's list in its order (unlabelled answers follow it)
+    faq_order: tuple[str, ...] = ()  # the FAQ's list in its order (reply.order): unlabelled answers follow it
 
 
 @dataclass(frozen=True)

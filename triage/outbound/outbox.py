@@ -96,6 +96,9 @@ def enqueue_reply(
     else:
         log.info("reply %d queued", row.id)
     if case_id is not None:
+        detail: dict[str, object] = {"template": reply.template, "reason": reason}
+        if reply.decision:
+            detail["decision"] = reply.decision  # what the sender checks is still true (supersede.py)
         add_event(
             session,
             case_id,
@@ -103,7 +106,7 @@ def enqueue_reply(
             now,
             inbound_id=inbound_id,
             outbound_id=row.id,
-            detail={"template": reply.template, "reason": reason},
+            detail=detail,
         )
     session.flush()
     return row

@@ -7,7 +7,11 @@ transaction open, and its outcome recorded in a new transaction (autoreply.md §
 - accepted → ``sent``;
 - ``4xx`` or no connection → ``pending`` again after capped exponential backoff with jitter, or
   ``dead`` once past ``give_up_at``;
-- ``5xx`` → ``dead`` at once, with the relay's answer in ``last_error``.
+- ``5xx`` → ``dead`` at once, with the relay's answer in ``last_error`` (transport.py speaks SMTP).
+
+A reply no longer true when it is claimed (supersede.py) is ``superseded`` and never sent.
+``Date:`` is stamped just before the hand-off; without a configured Message-ID domain the sender
+sends nothing and says so once (stamp.py).
 
 At most once: a row still ``sending`` after its lease expired belongs to a sender that stopped
 mid-delivery; the relay may already have it, so it is dead-lettered, never resent. A global
@@ -19,16 +23,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import re
 import secrets
-import smtplib
 import socket
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -40,14 +43,17 @@ from triage.config import Settings
 from triage.db.engine import SQLITE_BEGIN
 from triage.db.models import OutboundMessage, OutboundStatus
 from triage.errors import (
-    ConfigError,
+    ComposeError,
     PermanentSendError,
     SendError,
     TransientSendError,
     UncertainSendError,
 )
-from triage.outbound.compose import address_problem
+from triage.outbound.compose import address_problem, new_message_id
 from triage.outbound.ratelimit import breaker_tripped, recently_failed_permanently
+from triage.outbound.stamp import is_placeholder_id, message_id_domain, stamp_date, stamp_message_id
+from triage.outbound.supersede import superseded_reason
+from triage.outbound.transport import REPLY_TEXT_MAX, ReplyTransport, SmtpTransport
 from triage.tokens import claim_token
 
 __all__ = [
@@ -65,141 +71,16 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 STOPPED_DURING_DELIVERY: Final = "sender stopped during delivery; not resent (at most once)"
-REPLY_TEXT_MAX: Final = 500
+NO_DOMAIN_WARNING: Final = (
+    "no Message-ID domain configured (set TRIAGE_OUR_DOMAIN to the domain of the secure_* mailboxes): "
+    "replies wait in the outbox, nothing is sent"
+)
 IDLE_SECONDS: Final = 1.0
 _JITTER: Final = (0.8, 1.2)
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 _CODE: Final = re.compile(r"^([2-5])\d\d\b")
 _RANDOM: Final = secrets.SystemRandom()
 # A claim's outcome is recorded while the row is sending, or dead because its lease ran out.
 _RECORDABLE: Final = (OutboundStatus.SENDING, OutboundStatus.DEAD)
-
-
-class ReplyTransport(Protocol):
-    """Hands one composed reply to the relay; raises TransientSendError or PermanentSendError."""
-
-    def send(self, mail_from: str, to_addr: str, raw: bytes) -> None: ...
-
-
-def _reply_text(code: int, message: bytes | str) -> str:
-    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
-    return " ".join(f"{code} {_CONTROL.sub(' ', text)}".split())[:REPLY_TEXT_MAX]
-
-
-def _classified(code: int, message: bytes | str) -> SendError:
-    text = _reply_text(code, message)
-    if 500 <= code <= 599:
-        return PermanentSendError(text)
-    return TransientSendError(text)
-
-
-class SmtpTransport:
-    """smtplib to ``settings.relay``: optional STARTTLS and login, the null reverse path allowed.
-
-    Problems before MAIL FROM (connect, greeting, EHLO, STARTTLS, AUTH) are about our session,
-    not the reply, so they are transient whatever their code. From MAIL FROM on, ``5xx`` is
-    permanent and everything else transient.
-    """
-
-    def __init__(self, settings: Settings) -> None:
-        if settings.reply_envelope_from and address_problem(settings.reply_envelope_from) is not None:
-            raise ConfigError("the reply envelope sender is not a valid address")
-        if (
-            settings.relay_username
-            and not settings.relay_starttls
-            and settings.relay is not None
-            and settings.relay[0] not in {"127.0.0.1", "::1", "localhost"}
-        ):
-            raise ConfigError(
-                "TRIAGE_RELAY_USERNAME needs TRIAGE_RELAY_STARTTLS=true: the password is never sent in clear"
-            )
-        self._relay = settings.relay
-        self._starttls = settings.relay_starttls
-        self._username = settings.relay_username
-        self._password = settings.relay_password
-        self._ca_file = settings.relay_ca_file
-        self._timeout = settings.sender_timeout_seconds
-
-    def send(self, mail_from: str, to_addr: str, raw: bytes) -> None:
-        problem = address_problem(to_addr)
-        if problem is not None:
-            raise PermanentSendError(f"not sent: recipient {problem}")
-        if mail_from and address_problem(mail_from) is not None:
-            raise PermanentSendError("not sent: envelope sender is not a valid address")
-        if self._relay is None:
-            raise TransientSendError("no relay configured")
-        host, port = self._relay
-        client: smtplib.SMTP | None = None
-        try:
-            try:
-                client = smtplib.SMTP(host, port, timeout=self._timeout)
-                client.ehlo()
-                if self._starttls:
-                    client.starttls(context=ssl.create_default_context(cafile=self._ca_file or None))
-                    client.ehlo()
-                if self._username:
-                    client.login(self._username, self._password)
-            except smtplib.SMTPResponseException as exc:
-                raise TransientSendError(
-                    f"relay session: {_reply_text(exc.smtp_code, exc.smtp_error)}"
-                ) from exc
-            except (smtplib.SMTPException, OSError) as exc:
-                raise TransientSendError(f"relay unreachable ({type(exc).__name__})") from exc
-            _transaction(client, mail_from, to_addr, raw)
-        finally:
-            if client is not None:
-                _quit_quietly(client)
-
-
-def _dot_stuffed(raw: bytes) -> bytes:
-    """DATA payload: leading dots doubled, CRLF at the end, then the end-of-data line."""
-    payload = re.sub(rb"(?m)^\.", b"..", raw)
-    if not payload.endswith(b"\r\n"):
-        payload += b"\r\n"
-    return payload + b".\r\n"
-
-
-def _transaction(client: smtplib.SMTP, mail_from: str, to_addr: str, raw: bytes) -> None:
-    """MAIL, RCPT, DATA step by step, so that the one uncertain moment is known.
-
-    Until the end-of-data line has been sent, a lost connection means the relay has nothing:
-    transient, try again. After it, a lost answer means the relay may have taken the reply:
-    :class:`UncertainSendError`, never resent (at most once). smtplib's ``sendmail`` cannot tell
-    the two apart.
-    """
-    try:
-        code, text = client.mail(mail_from)
-        if code != 250:
-            raise _classified(code, text)
-        code, text = client.rcpt(to_addr)
-        if code not in (250, 251):
-            raise _classified(code, text)
-        code, text = client.docmd("DATA")
-        if code != 354:
-            raise _classified(code, text)
-        client.send(_dot_stuffed(raw))
-    except (smtplib.SMTPException, OSError) as exc:
-        raise TransientSendError(f"relay connection lost ({type(exc).__name__})") from exc
-    try:
-        code, text = client.getreply()
-    except (smtplib.SMTPException, OSError) as exc:
-        raise UncertainSendError(
-            f"relay connection lost after the whole reply was sent ({type(exc).__name__}): "
-            "the relay may have accepted it; not resent (at most once)"
-        ) from exc
-    if code != 250:
-        raise _classified(code, text)
-
-
-def _quit_quietly(client: smtplib.SMTP) -> None:
-    """QUIT after the outcome is known: a failure here changes nothing about the delivery."""
-    try:
-        if client.sock is not None:
-            client.quit()
-    except (smtplib.SMTPException, OSError):
-        pass
-    finally:
-        client.close()
 
 
 @dataclass(frozen=True)
@@ -269,6 +150,9 @@ class Sender:
         self.idle_seconds = IDLE_SECONDS
         #: True when the last pass stopped because the breaker had tripped.
         self.breaker_open = False
+        #: None until a Message-ID domain is configured: then nothing is sent (stamp.py).
+        self.domain = message_id_domain(settings.our_domain)
+        self._warned_no_domain = False
 
     # -- one pass -----------------------------------------------------------------------------
 
@@ -282,6 +166,11 @@ class Sender:
         """
         results = self._reap_stale()
         self.breaker_open = False
+        if self.domain is None:
+            if not self._warned_no_domain:
+                log.warning(NO_DOMAIN_WARNING)
+                self._warned_no_domain = True
+            return results
         for _ in range(limit):
             if should_stop is not None and should_stop():
                 break
@@ -358,6 +247,19 @@ class Sender:
             if settled is not None:
                 session.commit()
                 return settled
+            if is_placeholder_id(row.message_id) and self.domain is not None:
+                # Queued before a domain was configured; never handed over, so nobody has seen it.
+                message_id = new_message_id(row.id, self.domain)
+                try:
+                    row.raw = stamp_message_id(row.raw, message_id)
+                except ComposeError as exc:
+                    row.status = OutboundStatus.DEAD
+                    row.last_error = f"not sent: {exc}"
+                    _event(session, row, "reply_dead", now, reason="not sendable")
+                    log.error("reply %d dead: not sendable (%s)", row.id, exc)
+                    session.commit()
+                    return DeliveryResult(row.id, OutboundStatus.DEAD.value, "not sendable")
+                row.message_id = message_id
             row.status = OutboundStatus.SENDING
             row.claimed_by = self.name
             row.lease_until = now + dt.timedelta(seconds=self._settings.sender_lease_seconds)
@@ -369,6 +271,13 @@ class Sender:
     def _settle_before_sending(
         self, session: Session, row: OutboundMessage, now: dt.datetime
     ) -> DeliveryResult | None:
+        superseded = superseded_reason(session, row)
+        if superseded is not None:
+            row.status = OutboundStatus.SUPERSEDED
+            row.last_error = superseded[:REPLY_TEXT_MAX]
+            _event(session, row, "reply_superseded", now, reason=superseded)
+            log.info("reply %d superseded (%s)", row.id, superseded)
+            return DeliveryResult(row.id, OutboundStatus.SUPERSEDED.value, superseded)
         if now >= row.give_up_at:
             last = f"; last error: {row.last_error}" if row.last_error else ""
             row.status = OutboundStatus.DEAD
@@ -393,11 +302,14 @@ class Sender:
         return None
 
     def _deliver(self, claim: _Claim) -> DeliveryResult:
-        """Send with no transaction open, then record what happened."""
+        """Stamp ``Date:``, send with no transaction open, then record what happened."""
         error: SendError | None
         try:
+            claim = dataclasses.replace(claim, raw=stamp_date(claim.raw, self._clock.now()))
             self._transport.send(self._settings.reply_envelope_from, claim.to_addr, claim.raw)
             error = None
+        except ComposeError as exc:  # our own stored bytes are unusable: never retried
+            error = PermanentSendError(f"not sent: {exc}")
         except SendError as exc:
             error = exc
         except Exception as exc:  # a transport bug must not leave the row in "sending"
@@ -415,6 +327,8 @@ class Sender:
                 log.error("reply %d: claim lost before the outcome was recorded", claim.id)
                 return DeliveryResult(claim.id, "lost", "claim lost")
             swept = row.status == OutboundStatus.DEAD
+            if not swept:
+                row.raw = claim.raw  # exactly what was handed over, Date included
             if error is None:
                 result = self._sent(session, row, now)
             elif swept:  # our lease ran out mid-send and another pass dead-lettered it
