@@ -107,7 +107,8 @@ def scan_emails(lines: list[Line], taken: list[Span], corrections: set[int]) -> 
 
 
 _PHONE_SHAPE = textmatch.compile(
-    r"(?<![0-9A-Za-z+\-])(?:\+81[ -]?\(?[0-9]{1,4}\)?|\(?0[0-9]{1,4}\)?)[ -]?[0-9]{1,4}[ -]?[0-9]{3,4}(?![0-9])",
+    r"(?<![0-9A-Za-z+\-])(?:\+81[ -]?\(?[0-9]{1,4}\)?|\(?0[0-9]{1,4}\)?)"
+    r"[ -]?[0-9]{1,4}[ -]?[0-9]{3,4}(?![0-9])",
     name="scan:phone",
 )
 _SIGNATURE_RULE = textmatch.compile(r"^(?:--[ ]?|[-=_━─―＿]{3,})$")

@@ -3,9 +3,9 @@ per line under the FAQ's quoted list (readings.md 4: "numbered or bulleted lists
 FAQ's order without repeating its labels").
 
 The mailbox's pack gives the FAQ's order (`reply.order`, also the order of a reply's items). A
-numbered list maps item n to the n-th field; an unnumbered block of short lines maps line by line. Either is only believed when most
-of its answers fit the field they land on (a valid value or a "none"), so a list of something
-else is never read as the form.
+numbered list maps item n to the n-th field; an unnumbered block of short lines maps line by
+line. Either is only believed when most of its answers fit the field they land on (a valid value
+or a "none"), so a list of something else is never read as the form.
 """
 
 from __future__ import annotations
