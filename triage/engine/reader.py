@@ -88,8 +88,8 @@ class Reader:
         nxt = index + 1
         if nxt >= len(self.text) or not self.text[nxt] or self._line_label(nxt, alone=False) is not None:
             return None
-        if self._is_own_value(target, label):
-            return None  # `月会費コース` on a line of its own is an answer, not a label
+        if any(self._is_own_value(key, label) for key in self.rules.fields):
+            return None  # `月会費コース`, `キャリア決済` on a line of their own are answers, not labels
         return target, label, "", len(self.text[index]), ""
 
     def _is_own_value(self, target: str, text: str) -> bool:
@@ -112,7 +112,7 @@ class Reader:
         extended = False
         if not sep and rest:
             tail = _LABEL_TAIL.match(rest)
-            if tail is not None and not self.labels.exact(tail.group("tail")):
+            if tail is not None:
                 label += " " + tail.group("tail")
                 rest, rest_at, sep = tail.group("rest"), rest_at + tail.start("rest"), ":"
                 extended = True
