@@ -258,8 +258,9 @@ def _parse_mail(raw: bytes, limits: Limits) -> ParsedMail:
         unsplit = ctype.startswith("multipart/") and not part.is_multipart()
         if (ctype.startswith("text/") or unsplit) and not attachment:
             text, how, size = _decode_part(part)
-            if (ctype == "text/plain" or unsplit) and plain is None and text.strip():
-                plain = (text, how)
+            if (ctype == "text/plain" or unsplit) and text.strip():
+                # A second text part after an inline image is the member's too (issue 8): join them.
+                plain = (text, how) if plain is None else (plain[0].rstrip("\n") + "\n\n" + text, plain[1])
             elif ctype == "text/html" and html is None and text.strip():
                 html = (text, how)
         else:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-_QUOTE_LINE = re.compile(r"^[ \t]*[>＞|｜]")
+# `|` quotes a line only when it is the line's one bar: `| 氏名 | 山田 |` is a table row, the member's.
+_QUOTE_LINE = re.compile(r"^[ \t]*(?:[>＞]|[|｜](?!.*[|｜]))")
 
 _RULES = re.compile(
     r"""^[ \t]*(?:
