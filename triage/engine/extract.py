@@ -64,10 +64,10 @@ def extract(
             else:
                 candidates.append(candidate)
         if any(definition.scan_anywhere for definition in rules.fields.values()):
-            taken = [span for c in candidates if c.target == "emails" for span in c.spans]
+            taken = [span for c in candidates if c.target == "emails" for span in (*c.spans, *c.more_spans)]
             candidates += detectors.scan_emails(lines, taken, corrections)
         if "phone" in rules.fields:
-            taken = [span for c in candidates for span in c.spans]
+            taken = [span for c in candidates for span in (*c.spans, *c.more_spans)]
             candidates += detectors.scan_phones(lines, taken)
         signature = detectors.signature_lines(lines)
         candidates = [c for c in candidates if not (c.target == "phone" and c.line - 1 in signature)]

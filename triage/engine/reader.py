@@ -31,6 +31,22 @@ _LABEL_ALONE = textmatch.compile(
     r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※*+>＞»〇◯-][ ]?)*"
     r"(?P<label>(?:[^:=→|0-9@()（）【】「」。、,.]|[(（][^()（）]{0,16}[)）]){2,24})[ ]?[:]?$"
 )
+# Fields whose values are one token (numbers, ids, addresses): they may run on to the next line.
+_TOKEN_VALIDATORS = frozenset(
+    {
+        "phone",
+        "email",
+        "docomo_payment_number",
+        "au_billing_id",
+        "softbank_order_number",
+        "plus_member_id",
+        "digits_4_12",
+        "login_password",
+        "card_last4",
+    }
+)
+_RUN_ON = textmatch.compile(r"^[0-9A-Za-z._@-]+(?=$|[^0-9A-Za-z._@-])")
+_TOKENISH = textmatch.compile(r"[ ]?[0-9A-Za-z._@-]+[ -]?")
 _CLOSED_VOCABULARY = frozenset({"course", "payment_method", "carrier", "prefecture"})
 _SENTENCE_END = ("です", "ます", "した", "ません", "ですか", "ください", "!", "?")
 _CTX = FieldContext(today=dt.date(2000, 1, 1))
@@ -260,8 +276,11 @@ class Reader:
                     )
             return
         span = line.locate(value, start)
+        more, more_spans = self._continuation(target, value, index, start)
         self.candidates.append(
-            Candidate(target, value, index + 1, source, (span,) if span else (), cue, corrected)
+            Candidate(
+                target, value, index + 1, source, (span,) if span else (), cue, corrected, more, more_spans
+            )
         )
 
     def _shape_value(self, target: str, text: str) -> str | None:
@@ -341,6 +360,12 @@ class Reader:
             phrase = _OF_PHRASE.match(line, at)  # `パスワードは生年月日の19950309`
             if phrase is not None:
                 value = self._shape_value(target, line[phrase.end() :])
+        more: str = ""
+        more_spans: tuple[tuple[int, int], ...] = ()
+        if value is None:
+            value, more, more_spans = self._across_lines(target, index, at)
+        else:
+            more, more_spans = self._continuation(target, value, index, at)
         if value is not None:
             span = self.lines[index].locate(value, at)
             self.candidates.append(
@@ -352,8 +377,70 @@ class Reader:
                     (span,) if span else (),
                     cue,
                     index in self.corrections,
+                    more,
+                    more_spans,
                 )
             )
+
+    def _valid_alone(self, target: str, value: str) -> bool:
+        definition = self.rules.fields.get(target)
+        if definition is None:
+            return True
+        if definition.validator == "email":  # complete unless cut before or inside the domain
+            return "@" in value and not value.endswith(("@", ".", "-"))
+        return isinstance(VALIDATORS[definition.validator](for_report(value), _CTX), Ok)
+
+    def _next_run(self, index: int) -> tuple[str, tuple[tuple[int, int], ...]]:
+        nxt = index + 1
+        if nxt >= len(self.lines):
+            return "", ()
+        run = _RUN_ON.match(self.text[nxt])
+        if run is None:
+            return "", ()
+        return run.group(), (self.lines[nxt].span(0, run.end()),)
+
+    def _continuation(
+        self, target: str, value: str, index: int, start: int
+    ) -> tuple[str, tuple[tuple[int, int], ...]]:
+        """The next line's start, when `value` ends its line and is not valid alone."""
+        definition = self.rules.fields.get(target)
+        if definition is None or definition.validator not in _TOKEN_VALIDATORS:
+            return "", ()
+        line = self.text[index]
+        at = line.find(value, start)
+        if at < 0:
+            return "", ()
+        leftover = line[at + len(value) :]
+        if leftover.strip(" -.") or self._valid_alone(target, value):
+            return "", ()
+        run, spans = self._next_run(index)
+        if not run:
+            return "", ()
+        tail = leftover.strip(" ")
+        if tail:
+            spans = (self.lines[index].span(len(line) - len(tail), len(line)), *spans)
+        return tail + run, spans
+
+    def _across_lines(
+        self, target: str, index: int, at: int
+    ) -> tuple[str | None, str, tuple[tuple[int, int], ...]]:
+        """`継続課金IDは62849` / `339064です`: a value whose shape only fits across the line break."""
+        definition = self.rules.fields.get(target)
+        rest = self.text[index][at:]
+        if (
+            definition is None
+            or definition.validator not in _TOKEN_VALIDATORS
+            or not _TOKENISH.fullmatch(rest)
+        ):
+            return None, "", ()
+        run, spans = self._next_run(index)
+        if not run:
+            return None, "", ()
+        joined = self._shape_value(target, rest + run)
+        first = rest.strip()
+        if joined is None or len(joined) <= len(first) or not joined.startswith(first):
+            return None, "", ()
+        return first, joined[len(first) :], spans
 
     def _corrected_value(self, target: str, rest: str) -> str | None:
         """`先ほどの番号は間違いで、正しくは080…`, `「ぴよこ」ではなく「ともや」`: the value after the last

@@ -11,6 +11,7 @@ value is reported only when no valid one was found (a list keeps every invalid o
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from triage import textmatch
 from triage.engine.fields import VALIDATORS, Bad, FieldContext, Ok
@@ -84,6 +85,12 @@ class Resolver:
             )
             return
         result = VALIDATORS[definition.validator](written, self.ctx)
+        if candidate.more and not isinstance(result, Ok):
+            joined = for_report(raw + candidate.more)
+            longer = VALIDATORS[definition.validator](joined, self.ctx)
+            if isinstance(longer, Ok):  # the value runs on past a line break (two spans)
+                written, result = joined, longer
+                candidate = replace(candidate, spans=candidate.spans + candidate.more_spans)
         if result is None:
             self._note(key, candidate, written, "not_given", "a placeholder answer (なし, 不明, none …)")
             return

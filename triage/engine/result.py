@@ -22,6 +22,10 @@ class Candidate:
     spans: tuple[Span, ...] = ()
     cue: str = ""  # the label as written, or what found it
     corrected: bool = False  # on a line that corrects an earlier value (readings.md 7)
+    # The start of the next line when the value runs on there (a wrapped line, a flowed soft
+    # break): tried only when the value alone is not valid (`090-3616-` + `1284`).
+    more: str = ""
+    more_spans: tuple[Span, ...] = ()
 
 
 @dataclass(frozen=True)
