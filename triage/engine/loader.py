@@ -115,7 +115,7 @@ class _Ctx:
         if source is None:
             return None
         try:
-            compiled = textmatch.compile(source, textmatch.VERSION1 | textmatch.MULTILINE)
+            compiled = textmatch.compile(source, textmatch.VERSION1 | textmatch.MULTILINE, name=what)
         except textmatch.error as exc:
             self.fail(node, f"{what} does not compile: {exc}")
             return None

@@ -14,30 +14,37 @@ from __future__ import annotations
 import unicodedata
 
 import jaconv
-import regex
+
+from triage import textmatch
 
 # §5 step 1: invisible characters that only get in the way.
-_INVISIBLE = regex.compile("[\x00\u00ad\u200b-\u200d\u2060\ufeff]")
+_INVISIBLE = textmatch.compile("[\x00\u00ad\u200b-\u200d\u2060\ufeff]", name="normalize.invisible")
 # Line separators of every kind become LF; the extractor works line by line.
-_LINE_BREAK = regex.compile("\r\n|[\r\u2028\u2029\x85]")
+_LINE_BREAK = textmatch.compile("\r\n|[\r\u2028\u2029\x85]", name="normalize.line_break")
 # Blanks inside a line: every white space except LF.
-_BLANKS = regex.compile(r"[^\S\n]+")
-_WHITE_SPACE = regex.compile(r"\s+")
+_BLANKS = textmatch.compile(r"[^\S\n]+", name="normalize.blanks")
+_WHITE_SPACE = textmatch.compile(r"\s+", name="normalize.white_space")
 
 # Dashes members put between digits (fields.md, parsing.md §5 step 5). After NFKC, U+2011 is
 # U+2010 and ｰ is ー, but for_report does not apply NFKC, so both lists carry every form.
 DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d\u30fc\uff70\u2500\u2501-"
-_DASH_BETWEEN_DIGITS = regex.compile(f"(?<=[0-9])[{regex.escape(DASHES)}](?=[0-9])")
+_DASH_BETWEEN_DIGITS = textmatch.compile(
+    f"(?<=[0-9])[{textmatch.escape(DASHES)}](?=[0-9])", name="normalize.dash_between_digits"
+)
 
 # Circled / parenthesised / full-stop numbers with an NFKC decomposition (①, ⑴, ⒈, ㉑, ㊱ …).
-_ENCLOSED_WITH_NFKC = regex.compile("[\u2460-\u249b\u24ea-\u24ff\u3251-\u325f\u32b1-\u32bf]")
+_ENCLOSED_WITH_NFKC = textmatch.compile(
+    "[\u2460-\u249b\u24ea-\u24ff\u3251-\u325f\u32b1-\u32bf]", name="normalize.enclosed_digits"
+)
 # Dingbat circled digits have no decomposition: ❶-❿, ➀-➉, ➊-➓ are 1-10 each.
-_DINGBAT_DIGITS = regex.compile("[\u2776-\u2793]")
+_DINGBAT_DIGITS = textmatch.compile("[\u2776-\u2793]", name="normalize.dingbat_digits")
 
 _WAVE_AND_MARKS = str.maketrans({"\u301c": "~", "\uff5e": "~", "\u309b": "\u3099", "\u309c": "\u309a"})
 
 # Kana followed by a (combining or spacing) voiced / semi-voiced sound mark.
-_KANA_WITH_MARK = regex.compile("([\u3041-\u3096\u30a1-\u30fa\u30fd])([\u3099\u309a\u309b\u309c])")
+_KANA_WITH_MARK = textmatch.compile(
+    "([\u3041-\u3096\u30a1-\u30fa\u30fd])([\u3099\u309a\u309b\u309c])", name="normalize.kana_with_mark"
+)
 _SPACING_TO_COMBINING = {"\u309b": "\u3099", "\u309c": "\u309a"}
 
 # Brackets and quotes stripped when they enclose a whole reported value.
@@ -60,35 +67,47 @@ _ENCLOSING_PAIRS = {
 _TRAILING_PUNCTUATION = "。、"
 
 
+def _sub(pattern: textmatch.Pattern, repl: textmatch.Replacement, text: str) -> str:
+    """``pattern.sub``; on :class:`~triage.textmatch.MatchTimeout` the step is skipped (text unchanged).
+
+    Normalising must never stop a read: a step that runs out of time (the mail's budget spent)
+    leaves its text as it was, and the timeout is noted on the budget by textmatch.
+    """
+    try:
+        return pattern.sub(repl, text)
+    except textmatch.MatchTimeout:
+        return text
+
+
 def normalize_newlines(text: str) -> str:
     """CRLF, CR and Unicode line/paragraph separators to LF (the line count is what the eye sees)."""
-    return str(_LINE_BREAK.sub("\n", text))
+    return _sub(_LINE_BREAK, "\n", text)
 
 
-def _circled(match: regex.Match[str]) -> str:
+def _circled(match: textmatch.Match[str]) -> str:
     return f" {unicodedata.normalize('NFKC', match.group())} "
 
 
-def _dingbat(match: regex.Match[str]) -> str:
+def _dingbat(match: textmatch.Match[str]) -> str:
     offset = ord(match.group()) - 0x2776
     return f" {offset % 10 + 1} "
 
 
 def fold_digit_dashes(text: str) -> str:
     """Any dash between two ASCII digits becomes ``-`` (``090ー1234`` → ``090-1234``)."""
-    return str(_DASH_BETWEEN_DIGITS.sub("-", text))
+    return _sub(_DASH_BETWEEN_DIGITS, "-", text)
 
 
 def for_matching(text: str) -> str:
     """The parsing.md §5 sequence, used to find values; line breaks are kept (as LF)."""
     text = normalize_newlines(text)
-    text = _INVISIBLE.sub("", text)
+    text = _sub(_INVISIBLE, "", text)
     text = text.translate(_WAVE_AND_MARKS)
-    text = _ENCLOSED_WITH_NFKC.sub(_circled, text)
-    text = _DINGBAT_DIGITS.sub(_dingbat, text)
+    text = _sub(_ENCLOSED_WITH_NFKC, _circled, text)
+    text = _sub(_DINGBAT_DIGITS, _dingbat, text)
     text = unicodedata.normalize("NFKC", text)
     text = fold_digit_dashes(text)
-    return str(_BLANKS.sub(" ", text))
+    return _sub(_BLANKS, " ", text)
 
 
 def hira_to_kata(text: str) -> str:
@@ -115,12 +134,12 @@ def combine_voiced_marks(text: str) -> str:
     compatibility ideographs (U+FA10 → 塚), which would change a member's name.
     """
 
-    def compose(match: regex.Match[str]) -> str:
+    def compose(match: textmatch.Match[str]) -> str:
         mark = _SPACING_TO_COMBINING.get(match.group(2), match.group(2))
         composed = unicodedata.normalize("NFC", match.group(1) + mark)
         return composed if len(composed) == 1 else match.group()
 
-    return str(_KANA_WITH_MARK.sub(compose, text))
+    return _sub(_KANA_WITH_MARK, compose, text)
 
 
 def fullwidth_ascii_to_halfwidth(text: str) -> str:
@@ -159,11 +178,11 @@ def for_report(value: str, *, keep_punctuation: bool = False) -> str:
     ``keep_punctuation`` (password_edge_chars), enclosing brackets/quotes and a trailing 。/、 are
     stripped too. Ideographs are never changed (no NFKC, no NFC).
     """
-    value = _INVISIBLE.sub("", value)
+    value = _sub(_INVISIBLE, "", value)
     value = fullwidth_ascii_to_halfwidth(value)
     value = fullwidth_kana(value)
     value = fold_digit_dashes(value)
-    value = _WHITE_SPACE.sub(" ", value).strip()
+    value = _sub(_WHITE_SPACE, " ", value).strip()
     if keep_punctuation:
         return value
     while True:
@@ -255,26 +274,33 @@ _EN_PLACEHOLDERS = (
 
 
 def _alternation(words: tuple[str, ...]) -> str:
-    return "|".join(regex.escape(w) for w in sorted(words, key=len, reverse=True))
+    return "|".join(textmatch.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
 # Leading decorations members put before an answer: ※, *, ・, ▼ …
 _LEAD = r"[\s※*＊・▼▽■□●○◆◇→>:：]*"
 # Japanese: the word, then the end, or anything that does not continue a kana word, or a
 # copula / polite ending (なしです, 不明でした, ありませんでした).
-_JA_RE = regex.compile(
+_JA_RE = textmatch.compile(
     rf"{_LEAD}(?:{_alternation(_JA_PLACEHOLDERS)})"
     r"(?:$|(?![\p{Hiragana}\p{Katakana}ー])|(?=です|でした|でし|だ|で|よ|ね|。))",
-    regex.IGNORECASE,
+    textmatch.IGNORECASE,
+    name="normalize.placeholder_ja",
 )
-_SINGLE_RE = regex.compile(rf"{_LEAD}(?:{_alternation(_SINGLE_PLACEHOLDERS)})(?:$|[\s(（「:：。、,.\-])")
+_SINGLE_RE = textmatch.compile(
+    rf"{_LEAD}(?:{_alternation(_SINGLE_PLACEHOLDERS)})(?:$|[\s(（「:：。、,.\-])",
+    name="normalize.placeholder_single",
+)
 # English: the words, then the end, or a separator that is not followed by a number
 # ("No. 1234" is a number, "none - I never got one" is not).
-_EN_RE = regex.compile(
+_EN_RE = textmatch.compile(
     rf"{_LEAD}\(?(?:{_alternation(_EN_PLACEHOLDERS)})\)?(?:$|[\s,.;:!?(\[\-–—](?![\s.:#-]*[0-9]))",
-    regex.IGNORECASE,
+    textmatch.IGNORECASE,
+    name="normalize.placeholder_en",
 )
-_ONLY_DASHES_OR_CROSSES = regex.compile(rf"[\s{regex.escape(DASHES)}~〜―×✕xX/]+", regex.IGNORECASE)
+_ONLY_DASHES_OR_CROSSES = textmatch.compile(
+    rf"[\s{textmatch.escape(DASHES)}~〜―×✕xX/]+", textmatch.IGNORECASE, name="normalize.only_dashes"
+)
 
 
 def is_placeholder(value: str) -> bool:
@@ -282,12 +308,16 @@ def is_placeholder(value: str) -> bool:
 
     An explanation may follow (``なし（まだ取得していません）``, ``none - I never got one``);
     a real value that merely starts with the same letters (なかむら, Nao, Nanako) is not one.
+    A pattern that runs out of time (MatchTimeout) counts as no match: the answer is kept as a value.
     """
     text = fullwidth_ascii_to_halfwidth(value).strip()
     text = _strip_enclosing(text).strip()
     if not text:
         return False
-    if _ONLY_DASHES_OR_CROSSES.fullmatch(text):
-        return True
-    text = text.replace("’", "'").replace("‘", "'")
-    return any(pattern.match(text) for pattern in (_JA_RE, _SINGLE_RE, _EN_RE))
+    try:
+        if _ONLY_DASHES_OR_CROSSES.fullmatch(text):
+            return True
+        text = text.replace("’", "'").replace("‘", "'")
+        return any(pattern.match(text) for pattern in (_JA_RE, _SINGLE_RE, _EN_RE))
+    except textmatch.MatchTimeout:
+        return False
