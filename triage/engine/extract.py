@@ -14,6 +14,8 @@ The reading model (docs/reading.md):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import TypeVar
 
 from triage import textmatch
 from triage.engine import detectors, position
@@ -22,12 +24,31 @@ from triage.engine.reader import Reader
 from triage.engine.resolve import resolve
 from triage.engine.result import Candidate, Considered, Extraction, Found, Invalid
 from triage.engine.spec import RuleSet
-from triage.engine.text import light_normalise, split_lines
+from triage.engine.text import Line, light_normalise, split_lines
 
 __all__ = ["Candidate", "Considered", "Extraction", "Found", "Invalid", "extract", "light_normalise"]
 
 _NAME_FIELDS = frozenset({"name_kanji", "name_kana"})
 MIN_LABELLED = 3  # with fewer labelled values, unlabelled answers may follow the FAQ's order
+
+
+T = TypeVar("T")
+
+
+def _guard(step: str, run: Callable[[], T], fallback: T) -> T:
+    """Run one step of the read; when the mail's reading budget runs out, note it and go on
+    without that step's answer (the mail is still decided, on what was read)."""
+    try:
+        return run()
+    except textmatch.MatchTimeout:
+        textmatch.note_timeout(step)
+        return fallback
+
+
+def _split(candidate: Candidate, lines: list[Line]) -> list[Candidate]:
+    if candidate.target not in _NAME_FIELDS:
+        return [candidate]
+    return _guard("names", lambda: detectors.split_name(candidate, lines), [candidate])
 
 
 def extract(
@@ -40,37 +61,43 @@ def extract(
 ) -> Extraction:
     with textmatch.reading() as budget:
         lines = split_lines(text)
-        corrections = detectors.correction_lines(lines, rules)
+        corrections: set[int] = _guard("corrections", lambda: detectors.correction_lines(lines, rules), set())
         reader = Reader(lines, rules, labels_for(rules, mailbox), corrections)
-        reader.read()
+        _guard("labels", reader.read, None)
         found = list(reader.candidates)
         pack = rules.packs.get(mailbox) if mailbox else None
         if pack is not None and sum(1 for c in found if c.source in ("label", "compound")) < MIN_LABELLED:
-            found += position.read_in_order(
-                lines, text.split("\n"), pack.faq_order, reader.consumed, rules, today=today
+            order = pack.faq_order
+            found += _guard(
+                "faq order",
+                lambda: position.read_in_order(
+                    lines, text.split("\n"), order, reader.consumed, rules, today=today
+                ),
+                [],
             )
         candidates: list[Candidate] = []
         for candidate in found:
-            if candidate.target in _NAME_FIELDS:
-                candidates += detectors.split_name(candidate, lines)
-            else:
-                candidates.append(candidate)
+            candidates += _split(candidate, lines)
         claimed: dict[int, set[str]] = {}
         for candidate in candidates:
             claimed.setdefault(candidate.line - 1, set()).add(candidate.target)
-        for candidate in detectors.prose(lines, rules, claimed, corrections, reader.label_end):
-            if candidate.target in _NAME_FIELDS:
-                candidates += detectors.split_name(candidate, lines)
-            else:
-                candidates.append(candidate)
+        statements: list[Candidate] = _guard(
+            "statements", lambda: detectors.prose(lines, rules, claimed, corrections, reader.label_end), []
+        )
+        for candidate in statements:
+            candidates += _split(candidate, lines)
         if any(definition.scan_anywhere for definition in rules.fields.values()):
             taken = [span for c in candidates if c.target == "emails" for span in (*c.spans, *c.more_spans)]
-            candidates += detectors.scan_emails(lines, taken, corrections)
+            candidates += _guard("e-mails", lambda: detectors.scan_emails(lines, taken, corrections), [])
         if "phone" in rules.fields:
-            taken = [span for c in candidates for span in (*c.spans, *c.more_spans)]
-            candidates += detectors.scan_phones(lines, taken)
-        signature = detectors.signature_lines(lines)
+            held = [span for c in candidates for span in (*c.spans, *c.more_spans)]
+            candidates += _guard("phones", lambda: detectors.scan_phones(lines, held), [])
+        signature: set[int] = _guard("signature", lambda: detectors.signature_lines(lines), set())
         candidates = [c for c in candidates if not (c.target == "phone" and c.line - 1 in signature)]
-        extraction = resolve(candidates, rules, today=today, our_local_parts=our_local_parts)
+        extraction = _guard(
+            "resolve",
+            lambda: resolve(candidates, rules, today=today, our_local_parts=our_local_parts),
+            Extraction(),
+        )
         extraction.timeouts = list(budget.timeouts)
     return extraction

@@ -215,7 +215,7 @@ class Reader:
         if end is not None and "@" not in value[: end.start() + 2]:
             value = value[: end.start()]
         try:
-            for match in self.labels.term_hits.finditer(value):
+            for match in self.labels.words(value):
                 start = match.start()
                 if (start > 1 and value[start - 2 : start] in (", ", "、 ")) or (
                     start > 0 and value[start - 1] == "、"
@@ -226,7 +226,7 @@ class Reader:
         except textmatch.MatchTimeout:
             pass
         try:
-            for match in self.labels.inline.finditer(value):
+            for match in self.labels.inline_labels(value):
                 start = match.start()
                 if start > 0 and value[start - 1] in "、,。 " and match.group("sep"):
                     target = self.labels.exact(match.group("label"))
@@ -314,7 +314,7 @@ class Reader:
                 continue
 
     def _inline_exact(self, index: int, line: str, start: int) -> None:
-        for match in self.labels.inline.finditer(line, start):
+        for match in self.labels.inline_labels(line, start):
             target = self.labels.exact(match.group("label"))
             if not target or target.startswith("compound:"):
                 continue
@@ -322,9 +322,9 @@ class Reader:
 
     def _inline_terms(self, index: int, line: str, start: int) -> None:
         """A label word inside a sentence: the words before it (up to a pause) make the label."""
-        for match in self.labels.term_hits.finditer(line, start):
+        for match in self.labels.words(line, start):
             after = line[match.end() : match.end() + 1]
-            if len(match.group()) < 3 and after not in _SHORT_TERM_FOLLOWERS:
+            if match.end() - match.start() < 3 and after not in _SHORT_TERM_FOLLOWERS:
                 continue  # `かな` inside `届かない` is no label
             context = self._context(line, match)
             hints = _HINTS_AFTER.match(line, match.end())
@@ -338,13 +338,14 @@ class Reader:
     @staticmethod
     def _context(line: str, match: textmatch.Match[str]) -> str:
         """The label around a label word: back to the last pause (Japanese), or up to four words (English)."""
-        if match.group()[:1].isascii():
+        word_itself = line[match.start() : match.end()]
+        if word_itself[:1].isascii():
             words: list[str] = []
             for word in reversed(line[: match.start()].rstrip().split(" ")[-4:]):
                 if not word.isascii() or not word.isalpha() or word.lower() in _EN_BREAKS:
                     break
                 words.insert(0, word)
-            return " ".join([*words, match.group()])
+            return " ".join([*words, word_itself])
         begin = max(line.rfind(mark, 0, match.start()) for mark in "、。,. 「")
         return line[begin + 1 : match.end()]
 

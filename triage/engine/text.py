@@ -74,7 +74,11 @@ _PLAIN = textmatch.compile(
 
 def normalise_line(line: str, base: int = 0, index: int = 0) -> Line:
     """Light normalisation of one line with its offset map (source offsets start at `base`)."""
-    if _PLAIN.search(line) is None:  # nothing to fold: offsets are the identity
+    try:
+        plain = _PLAIN.search(line) is None
+    except textmatch.MatchTimeout:
+        plain = False  # fold it character by character: slower, never wrong
+    if plain:  # nothing to fold: offsets are the identity
         return Line(
             index, line, tuple(range(base, base + len(line))), tuple(range(base + 1, base + len(line) + 1))
         )
