@@ -257,7 +257,11 @@ def _spans_back(stored: object) -> tuple[Span, ...]:
 
 
 def merged_extraction(session: Session, case: Case) -> Extraction:
-    """The case's current values as one :class:`Extraction`, oldest source first."""
+    """The case's current values as one :class:`Extraction`, oldest source first.
+
+    Each value's spans index the text of the mail that gave it (its row's ``inbound_id``), not one
+    common text; rows older than revision 0003 have none.
+    """
     merged = Extraction()
     for row in _current_values(session, case.id):
         spans = _spans_back(row.spans)
