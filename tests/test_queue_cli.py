@@ -158,6 +158,8 @@ def test_case_show_json_fields_history_mails_and_replies(
     assert fields["login_id"]["inbound_id"] == desk["inbound"]
     assert fields["emails"]["value"] == "hana@example.jp"
     assert fields["card_last4"]["inbound_id"] == answer_id  # the answer gave it
+    [[start, end]] = fields["login_id"]["spans"]  # offsets into the first mail's own text
+    assert end - start == len("hana_sample88") and fields["login_id"]["cue"]
     # Sensitive fields (rules/fields.yaml) are masked unless revealed.
     assert fields["phone"]["value"] == "090-****-5678" and fields["phone"]["masked"] is True
     assert fields["phone"]["written"] == "090-****-5678"

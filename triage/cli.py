@@ -129,7 +129,15 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
             Path(args.reply).write_text(text, encoding="utf-8")
         if args.reply == "-":
             return EXIT_OK
-    if args.json:
+    if args.explain:
+        from triage.explaining import explain_json, render_text  # noqa: PLC0415 - only for --explain
+
+        explained = explain_json(verdict, rules)
+        if args.json:
+            print(json.dumps(explained, ensure_ascii=False))
+        else:
+            sys.stdout.write(render_text(explained))
+    elif args.json:
         print(json.dumps(data, ensure_ascii=False))
     else:
         _print_verdict(data)
@@ -543,6 +551,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", help="a .eml file, or - for standard input")
     check.add_argument("--to", help="the envelope recipient (default: from the headers)")
     check.add_argument("--json", action="store_true", help="print one JSON object")
+    check.add_argument(
+        "--explain",
+        action="store_true",
+        help="show, per field, the candidates seen and why (docs/explain.md)",
+    )
     check.add_argument(
         "--reply", metavar="FILE", help="write the whole rendered reply to FILE (- for stdout)"
     )

@@ -201,6 +201,9 @@ def _value_json(row: CaseValue, fields: Mapping[str, FieldDef], *, reveal: bool)
         "inbound_id": row.inbound_id,
         "source": row.source,
         "line": row.line,
+        # Where the value stands in its mail's text (the page highlights it); null before 0003.
+        "spans": row.spans,
+        "cue": row.cue,
         "recorded_at": iso(row.recorded_at),
         "sensitive": sensitive,
         "masked": masked,

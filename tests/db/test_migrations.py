@@ -17,7 +17,7 @@ from triage.db.engine import make_engine
 
 pytestmark = pytest.mark.db
 
-HEAD = "0002"
+HEAD = "0003"
 
 
 def _tables(url: str) -> set[str]:
@@ -114,3 +114,22 @@ def test_each_revision_steps_down_and_up(db_url: str) -> None:
     assert "inbound_messages" in _tables(db_url)
     migrate.upgrade(db_url)
     migrate.check(db_url)
+
+
+def test_0003_adds_nullable_spans_and_cue_to_case_values(db_url: str) -> None:
+    """Rows written before 0003 keep working: the new columns are nullable and go away on downgrade."""
+    migrate.upgrade(db_url, "0002")
+    engine = make_engine(db_url)
+    try:
+        before = {column["name"] for column in sa.inspect(engine).get_columns("case_values")}
+        migrate.upgrade(db_url, "0003")
+        engine.dispose()
+        columns = {column["name"]: column for column in sa.inspect(engine).get_columns("case_values")}
+        engine.dispose()
+        migrate.downgrade(db_url, "0002")
+        after = {column["name"] for column in sa.inspect(engine).get_columns("case_values")}
+    finally:
+        engine.dispose()
+    assert "spans" not in before and "cue" not in before
+    assert columns["spans"]["nullable"] and columns["cue"]["nullable"]
+    assert after == before

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from triage.cases.service import merged_extraction
 from triage.clock import FixedClock
 from triage.config import Settings
 from triage.db.engine import make_engine, session_factory
@@ -30,6 +31,7 @@ from triage.engine.loader import load_rules
 from triage.engine.spec import RuleSet
 from triage.ingress.store import InboundStore
 from triage.outbound.render import field_label
+from triage.parsing.mime import parse_mail
 from triage.worker.loop import ProcessResult, Worker
 
 pytestmark = pytest.mark.db
@@ -162,6 +164,41 @@ def test_a_complete_mail_becomes_a_queued_case_with_provenance_and_a_reply(desk:
     assert parsed["In-Reply-To"] == "<m1@example.jp>"
     assert parsed["Message-ID"] == f"<{reply.message_id}>"
     assert case.reference in reply.body
+
+
+def test_each_value_keeps_its_spans_and_cue_and_merged_extraction_reads_them_back(desk: Desk) -> None:
+    raw = mail(COMPLETE, message_id="m1@example.jp")
+    result = desk.run(raw)
+    assert result.case_id is not None
+    text = parse_mail(raw).text
+    with desk.sessions() as session:
+        rows = {
+            row.field: row
+            for row in session.scalars(sa.select(CaseValue).where(CaseValue.case_id == result.case_id))
+        }
+        assert rows["login_id"].spans is not None
+        assert ["".join(text[a:b] for a, b in rows["login_id"].spans)] == ["taro_sample77"]
+        assert "".join(text[a:b] for a, b in rows["phone"].spans or []) == "090-0000-1234"
+        assert rows["login_id"].cue == "ログインID"
+        case = session.get(Case, result.case_id)
+        assert case is not None
+        merged = merged_extraction(session, case)
+    [login] = merged.found["login_id"]
+    assert login.spans == tuple((a, b) for a, b in rows["login_id"].spans)
+    assert login.cue == "ログインID"
+
+
+def test_a_row_without_spans_reads_back_with_none(desk: Desk) -> None:
+    result = desk.run(mail(COMPLETE, message_id="m1@example.jp"))
+    assert result.case_id is not None
+    with desk.sessions() as session:
+        session.execute(sa.update(CaseValue).values(spans=None, cue=None))  # a row older than 0003
+        case = session.get(Case, result.case_id)
+        assert case is not None
+        merged = merged_extraction(session, case)
+    assert merged.found["login_id"][0].spans == ()
+    assert merged.found["login_id"][0].cue == ""
+    assert merged.found["login_id"][0].value == "taro_sample77"
 
 
 def test_needs_info_then_the_answer_merges_into_one_queued_case(desk: Desk) -> None:

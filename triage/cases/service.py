@@ -26,6 +26,7 @@ from triage.db.models import Case, CaseEvent, CaseStatus, CaseValue, InboundMess
 from triage.decide import Decision
 from triage.engine.extract import Extraction, Found, Invalid
 from triage.engine.spec import RuleSet
+from triage.engine.text import Span
 from triage.verdict import Verdict
 
 # Crockford's base32 without I, L, O, U: nothing a member can misread when retyping it.
@@ -212,6 +213,8 @@ def _value_row(case: Case, item: Found, inbound: InboundMessage, now: dt.datetim
         reason_en=None,
         source=item.source,
         line=item.line,
+        spans=_spans_json(item.spans),
+        cue=item.cue or None,
         inbound_id=inbound.id,
         recorded_at=now,
         current=True,
@@ -227,26 +230,57 @@ def _invalid_row(case: Case, bad: Invalid, inbound: InboundMessage, now: dt.date
         valid=False,
         reason_ja=bad.reason_ja,
         reason_en=bad.reason_en,
-        source="label",
+        source=bad.source,
         line=bad.line,
+        spans=_spans_json(bad.spans),
+        cue=None,
         inbound_id=inbound.id,
         recorded_at=now,
         current=True,
     )
 
 
+def _spans_json(spans: tuple[Span, ...]) -> list[list[int]] | None:
+    return [[start, end] for start, end in spans] if spans else None
+
+
+def _spans_back(stored: object) -> tuple[Span, ...]:
+    """The stored JSON back as spans; None (a row older than revision 0003) or anything odd: none."""
+    if not isinstance(stored, list):
+        return ()
+    spans: list[Span] = []
+    for pair in stored:
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(n, int) for n in pair)):
+            return ()
+        spans.append((pair[0], pair[1]))
+    return tuple(spans)
+
+
 def merged_extraction(session: Session, case: Case) -> Extraction:
-    """The case's current values as one :class:`Extraction`, oldest source first."""
+    """The case's current values as one :class:`Extraction`, oldest source first.
+
+    Each value's spans index the text of the mail that gave it (its row's ``inbound_id``), not one
+    common text; rows older than revision 0003 have none.
+    """
     merged = Extraction()
     for row in _current_values(session, case.id):
+        spans = _spans_back(row.spans)
         if row.valid:
             value = row.value if isinstance(row.value, (str, int)) else str(row.value)
             merged.found.setdefault(row.field, []).append(
-                Found(row.field, value, row.written, row.line, row.source)
+                Found(row.field, value, row.written, row.line, row.source, spans=spans, cue=row.cue or "")
             )
         else:
             merged.invalid.append(
-                Invalid(row.field, row.written, row.reason_ja or "", row.reason_en or "", row.line)
+                Invalid(
+                    row.field,
+                    row.written,
+                    row.reason_ja or "",
+                    row.reason_en or "",
+                    row.line,
+                    spans=spans,
+                    source=row.source,
+                )
             )
     return merged
 

@@ -159,6 +159,10 @@ class CaseValue(Base):
     reason_en: Mapped[str | None] = mapped_column(sa.Text)
     source: Mapped[str] = mapped_column(sa.String(16))  # label, inline, prose, scan, compound, inferred
     line: Mapped[int]  # 1-based line of the mail's own text
+    # Where the value stands in the mail's own decoded text: [[start, end], ...] character offsets
+    # (several ranges for a value joined across a break); None for rows older than revision 0003.
+    spans: Mapped[list[list[int]] | None] = mapped_column(sa.JSON)
+    cue: Mapped[str | None] = mapped_column(sa.Text)  # the label as written, or what found the value
     inbound_id: Mapped[int] = mapped_column(sa.ForeignKey("inbound_messages.id", ondelete="CASCADE"))
     recorded_at: Mapped[dt.datetime]
     current: Mapped[bool] = mapped_column(default=True)
