@@ -7,11 +7,8 @@ compared case-insensitively). A value `inferred` or `derived` from another one (
 the carrier, prefecture from the address) has no span of its own: it has none, or exactly the spans
 of a value it came from.
 
-Known engine defect, marked xfail per mail and reported rather than fixed here (the reading is
-being tuned elsewhere): a span WIDER than its value — the spanned text holds the value plus more
-(several e-mail addresses given after one label each get the whole answer's span; a carrier emoji,
-a trailing `です` or `.` stripped from the value stays inside the span). A span that does not hold
-the value at all fails outright.
+A span must be exactly its value: neither narrower (it would not hold the value) nor wider (several
+addresses after one label, an emoji or a full stop beside a value each keep only their own part).
 """
 
 from __future__ import annotations
@@ -64,7 +61,7 @@ def test_spans_give_back_the_written_value(case: Case, rules: RuleSet) -> None:
     items: list[Found | Invalid] = [item for found in verdict.extraction.found.values() for item in found]
     items += verdict.extraction.invalid
     all_spans = {item.spans for item in items if item.source not in NOT_FROM_TEXT}
-    wider: list[str] = []
+    wrong: list[str] = []
     for item in items:
         if item.source in NOT_FROM_TEXT:
             assert not item.spans or item.spans in all_spans, (item.field, item.source, item.spans)
@@ -75,8 +72,5 @@ def test_spans_give_back_the_written_value(case: Case, rules: RuleSet) -> None:
         got = spanned(text, item, rules)
         if same(item.field, got, item.written):
             continue
-        holds = item.written.lower() in got.lower() if item.field == "emails" else item.written in got
-        assert holds, f"{item.field} ({item.source}): span gives {got!r}, written {item.written!r}"
-        wider.append(f"{item.field} ({item.source}): span {got!r} > written {item.written!r}")
-    if wider:
-        pytest.xfail("engine span wider than its value: " + "; ".join(wider))
+        wrong.append(f"{item.field} ({item.source}): span gives {got!r}, written {item.written!r}")
+    assert not wrong, "; ".join(wrong)

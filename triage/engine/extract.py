@@ -96,7 +96,7 @@ def extract(
         candidates = [c for c in candidates if not (c.target == "phone" and c.line - 1 in signature)]
         extraction = _guard(
             "resolve",
-            lambda: resolve(candidates, rules, today=today, our_local_parts=our_local_parts),
+            lambda: resolve(candidates, rules, today=today, our_local_parts=our_local_parts, lines=lines),
             Extraction(),
         )
         extraction.timeouts = list(budget.timeouts)

@@ -318,7 +318,8 @@ class Reader:
             target = self.labels.exact(match.group("label"))
             if not target or target.startswith("compound:"):
                 continue
-            self._inline_value(index, line, target, match.end(), match.group("label"))
+            cue = line[match.start("label") : match.end("label")]  # as written, not lower-cased
+            self._inline_value(index, line, target, match.end(), cue)
 
     def _inline_terms(self, index: int, line: str, start: int) -> None:
         """A label word inside a sentence: the words before it (up to a pause) make the label."""

@@ -18,6 +18,7 @@ from triage.engine.fields import VALIDATORS, Bad, FieldContext, Ok
 from triage.engine.normalize import for_report
 from triage.engine.result import SOURCE_RANK, Candidate, Considered, Extraction, Found, Invalid
 from triage.engine.spec import CARRIER_ID, CARRIER_ID_FIELDS, RuleSet
+from triage.engine.text import Line
 
 _SPECIFIC_ID = textmatch.compile(r"^(注文番号|継続課金ID|決済番号)[ ]?[:]?[ ]?(.+)$", textmatch.IGNORECASE)
 _SPECIFIC_FIELD = {
@@ -48,7 +49,10 @@ def rank(candidate: Candidate) -> tuple[int, int, int]:
 
 
 class Resolver:
-    def __init__(self, rules: RuleSet, ctx: FieldContext, extraction: Extraction) -> None:
+    def __init__(
+        self, rules: RuleSet, ctx: FieldContext, extraction: Extraction, lines: list[Line] | None = None
+    ) -> None:
+        self.lines = lines or []
         self.rules = rules
         self.ctx = ctx
         self.out = extraction
@@ -68,6 +72,28 @@ class Resolver:
             return pattern.search(text) is not None
         except textmatch.MatchTimeout:
             return False
+
+    def _narrow(self, candidate: Candidate, written: str) -> tuple[int, int]:
+        """The part of the candidate's span where the value itself stands (an address among several,
+        a value without the emoji or full stop beside it)."""
+        start, end = candidate.spans[0]
+        index = candidate.line - 1
+        if not 0 <= index < len(self.lines):
+            return (start, end)
+        line = self.lines[index]
+        inside = [
+            k for k, (a, b) in enumerate(zip(line.starts, line.ends, strict=True)) if a >= start and b <= end
+        ]
+        if not inside:
+            return (start, end)
+        first, last = inside[0], inside[-1] + 1
+        region = line.text[first:last]
+        at = region.find(written)
+        if at < 0:
+            at = region.lower().find(written.lower())
+        if at < 0:
+            return (start, end)
+        return line.span(first + at, first + at + len(written))
 
     def take(self, key: str, candidate: Candidate, text: str | None = None) -> None:
         definition = self.rules.fields.get(key)
@@ -91,6 +117,8 @@ class Resolver:
             if isinstance(longer, Ok):  # the value runs on past a line break (two spans)
                 written, result = joined, longer
                 candidate = replace(candidate, spans=candidate.spans + candidate.more_spans)
+        if len(candidate.spans) == 1 and self.lines:
+            candidate = replace(candidate, spans=(self._narrow(candidate, written),))
         if result is None:
             self._note(key, candidate, written, "not_given", "a placeholder answer (なし, 不明, none …)")
             return
@@ -193,11 +221,16 @@ def _why(candidate: Candidate) -> str:
 
 
 def resolve(
-    candidates: list[Candidate], rules: RuleSet, *, today: dt.date, our_local_parts: frozenset[str]
+    candidates: list[Candidate],
+    rules: RuleSet,
+    *,
+    today: dt.date,
+    our_local_parts: frozenset[str],
+    lines: list[Line] | None = None,
 ) -> Extraction:
     extraction = Extraction()
     ordered = sorted(candidates, key=rank)
-    resolver = Resolver(rules, FieldContext(today=today, our_local_parts=our_local_parts), extraction)
+    resolver = Resolver(rules, FieldContext(today=today, our_local_parts=our_local_parts), extraction, lines)
     # The phone first: the au rule compares the billing id with the member's own phone.
     for candidate in ordered:
         if candidate.target == "phone":
