@@ -11,6 +11,7 @@ Two different normalisations, on purpose:
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 import jaconv
@@ -171,6 +172,28 @@ def _strip_enclosing(value: str) -> str:
 
 
 def for_report(value: str, *, keep_punctuation: bool = False) -> str:
+    """See :func:`_for_report`; short values (every real one) are remembered: the resolver and the
+    validators ask for the same ones, and a pattern call costs microseconds under a timeout."""
+    if len(value) <= _CACHED_LENGTH and not _out_of_time():
+        return _for_report_cached(value, keep_punctuation)
+    return _for_report(value, keep_punctuation=keep_punctuation)
+
+
+_CACHED_LENGTH = 256
+
+
+def _out_of_time() -> bool:
+    """Nothing computed once the mail's budget is spent is remembered (it may be a step short)."""
+    budget = textmatch.current_budget()
+    return budget is not None and budget.spent
+
+
+@functools.lru_cache(maxsize=8192)
+def _for_report_cached(value: str, keep_punctuation: bool) -> str:
+    return _for_report(value, keep_punctuation=keep_punctuation)
+
+
+def _for_report(value: str, *, keep_punctuation: bool = False) -> str:
     """The global normalisation of fields.md for a reported value.
 
     Full-width ASCII → half-width, half-width katakana → full-width (voiced marks combined),
@@ -304,6 +327,18 @@ _ONLY_DASHES_OR_CROSSES = textmatch.compile(
 
 
 def is_placeholder(value: str) -> bool:
+    """See :func:`_is_placeholder` (short values remembered, as for :func:`for_report`)."""
+    if len(value) <= _CACHED_LENGTH and not _out_of_time():
+        return _is_placeholder_cached(value)
+    return _is_placeholder(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _is_placeholder_cached(value: str) -> bool:
+    return _is_placeholder(value)
+
+
+def _is_placeholder(value: str) -> bool:
     """True when an answer means "not given": なし, 覚えていません, none, N/A, ``-`` …
 
     An explanation may follow (``なし（まだ取得していません）``, ``none - I never got one``);
