@@ -36,7 +36,21 @@ def test_birth_date_invalid() -> None:
     assert "未来" in bad("birth_date", "2030年1月1日").reason_ja
     assert "1900" in bad("birth_date", "1850年1月1日").reason_ja
     assert "2桁" in bad("birth_date", "900102").reason_ja
-    assert "2桁" in bad("birth_date", "90/01/02").reason_ja
+    assert "2桁" in bad("birth_date", "20/01/02").reason_ja  # 1920 and 2020 are both possible
+
+
+@pytest.mark.parametrize(
+    ("written", "normal"),
+    [
+        ("90/01/02", "19900102"),
+        ("98年4月5日", "19980405"),
+        ("05.1.2", "20050102"),
+        ("九八年四月五日", "19980405"),
+    ],
+)
+def test_two_digit_year_read_when_one_century_alone_is_possible(written: str, normal: str) -> None:
+    """readings.md 14: 2098 is in the future and 1905 more than 110 years ago."""
+    assert ok("birth_date", written).value == normal
     assert "年・月・日" in bad("birth_date", "平成2年").reason_ja
     assert "year, month and day" in bad("birth_date", "1990年1月").reason_en
 

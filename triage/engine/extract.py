@@ -62,7 +62,7 @@ def extract(
     with textmatch.reading() as budget:
         lines = split_lines(text)
         corrections: set[int] = _guard("corrections", lambda: detectors.correction_lines(lines, rules), set())
-        reader = Reader(lines, rules, labels_for(rules, mailbox), corrections)
+        reader = Reader(lines, rules, labels_for(rules, mailbox), corrections, text)
         _guard("labels", reader.read, None)
         found = list(reader.candidates)
         pack = rules.packs.get(mailbox) if mailbox else None

@@ -27,6 +27,7 @@ _CARRIER_ID_SHAPE = textmatch.compile(r"(?P<value>[A-Za-z0-9][A-Za-z0-9 -]{4,40}
 _NOT_A_VALUE_LINE = textmatch.compile(r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※]|[-=_*]{3,}|【[^】]{0,20}】$)")
 # The rest of a line that extends its label up to a later separator: `Plus member ID starting with E: …`.
 _LABEL_TAIL = textmatch.compile(r"^(?P<tail>[^:=→0-9@]{1,48}?)(?:[ ]?[:=→]|[ ][-–—][ ])[ ]?(?P<rest>.*)$")
+_BULLETS_AT_START = textmatch.compile(r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※*+>＞»〇◯-][ ]?)+")
 _LABEL_ALONE = textmatch.compile(
     r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※*+>＞»〇◯-][ ]?)*"
     r"(?P<label>(?:[^:=→|0-9@()（）【】「」。、,.]|[(（][^()（）]{0,16}[)）]){2,24})[ ]?[:]?$"
@@ -59,7 +60,10 @@ _INLINE_GAP = textmatch.compile(r"(?:(?:は|が|に|を|も)[ ]?|[ ]?(?::|=|is|w
 class Reader:
     """Walks the lines once, producing candidates; knows which lines it consumed."""
 
-    def __init__(self, lines: list[Line], rules: RuleSet, labels: LabelIndex, corrections: set[int]) -> None:
+    def __init__(
+        self, lines: list[Line], rules: RuleSet, labels: LabelIndex, corrections: set[int], raw: str = ""
+    ) -> None:
+        self.raw = raw  # the member's text as written: which blank was a tab or an ideographic space
         lines = [_table_row(line) for line in lines]
         self.lines = lines
         self.text = [line.text for line in lines]
@@ -86,9 +90,30 @@ class Reader:
             if found is not None:
                 return found
         found = self._generic(index)
+        if found is None:
+            found = self._before_wide_blank(index)
         if found is None and alone:
             found = self._label_alone(index)
         return found
+
+    def _before_wide_blank(self, index: int) -> tuple[str, str, str, int, str] | None:
+        """`登録ニックネーム<TAB>ももち`, `お住まいの都道府県　熊本`: a label, then a tab, an ideographic
+        space or several blanks, then the value."""
+        line = self.lines[index]
+        text = line.text
+        bullets = _BULLETS_AT_START.match(text)
+        begin = bullets.end() if bullets else 0
+        blank = text.find(" ", begin)
+        if blank <= begin or blank - begin > 24 or blank + 1 >= len(text):
+            return None
+        source = self.raw[line.starts[blank] : line.starts[blank + 1]] if self.raw else ""
+        if not ("\t" in source or "\u3000" in source or len(source) >= 3):
+            return None
+        label = text[begin:blank]
+        target = self.labels.classify(label)
+        if not target or target.startswith("compound:"):
+            return None
+        return target, label, text[blank + 1 :], blank + 1, ""
 
     def _label_alone(self, index: int) -> tuple[str, str, str, int, str] | None:
         """A short line that is only a label (`■ケータイ番号`, `ご本人氏名`), its value on the next line."""
@@ -319,7 +344,7 @@ class Reader:
             if not target or target.startswith("compound:"):
                 continue
             cue = line[match.start("label") : match.end("label")]  # as written, not lower-cased
-            self._inline_value(index, line, target, match.end(), cue)
+            self._inline_value(index, line, target, match.end(), cue, gap=not match.group("sep"))
 
     def _inline_terms(self, index: int, line: str, start: int) -> None:
         """A label word inside a sentence: the words before it (up to a pause) make the label."""
@@ -350,11 +375,14 @@ class Reader:
         begin = max(line.rfind(mark, 0, match.start()) for mark in "、。,. 「")
         return line[begin + 1 : match.end()]
 
-    def _inline_value(self, index: int, line: str, target: str, at: int, cue: str) -> None:
-        gap = _EN_GAP.match(line, at) if cue[-1:].isascii() else None
-        if gap is None:
-            gap = _INLINE_GAP.match(line, at)
-        at = gap.end() if gap else at
+    def _inline_value(  # noqa: PLR0917
+        self, index: int, line: str, target: str, at: int, cue: str, gap: bool = True
+    ) -> None:
+        if gap:  # `ニックネームはももち`: after the label's own は, `も` is the value's
+            found = _EN_GAP.match(line, at) if cue[-1:].isascii() else None
+            if found is None:
+                found = _INLINE_GAP.match(line, at)
+            at = found.end() if found else at
         value = self._corrected_value(target, line[at:]) if index in self.corrections else None
         if value is None:
             value = self._shape_value(target, line[at:])
@@ -385,6 +413,8 @@ class Reader:
             )
 
     def _valid_alone(self, target: str, value: str) -> bool:
+        if target == CARRIER_ID:  # 10 to 14 characters: docomo 12, au 11, SoftBank order numbers
+            return len(value.replace(" ", "").replace("-", "")) >= 10
         definition = self.rules.fields.get(target)
         if definition is None:
             return True
@@ -406,7 +436,7 @@ class Reader:
     ) -> tuple[str, tuple[tuple[int, int], ...]]:
         """The next line's start, when `value` ends its line and is not valid alone."""
         definition = self.rules.fields.get(target)
-        if definition is None or definition.validator not in _TOKEN_VALIDATORS:
+        if target != CARRIER_ID and (definition is None or definition.validator not in _TOKEN_VALIDATORS):
             return "", ()
         line = self.text[index]
         at = line.find(value, start)
