@@ -184,8 +184,8 @@ def split_name(candidate: Candidate, lines: list[Line]) -> list[Candidate]:
 
 def _reading_beside(kanji: str, reading: str) -> bool:
     """`安藤 花音 アンドウ カノン` is a name and its reading; `森 エミリー`, `遠藤 まどか`, `佐藤 ユイ`
-    are one name with a kana given name: the reading must be all katakana (or kana word for word
-    beside a two-word kanji name) and longer than the kanji it reads."""
+    are one name with a kana given name: the reading goes word for word beside a two-word kanji
+    name and is longer than it, or is one katakana word at least two longer than the kanji."""
     han = len(_HAN.findall(kanji))
     if (
         han < 2
@@ -194,11 +194,10 @@ def _reading_beside(kanji: str, reading: str) -> bool:
     ):
         return False
     letters = len(reading.replace(" ", "").replace("・", ""))
-    if letters < han + 2:
-        return False
-    if _KATAKANA.fullmatch(reading):
-        return True
-    return len(kanji.split()) >= 2 and len(kanji.split()) == len(reading.split())
+    word_for_word = len(kanji.split()) >= 2 and len(kanji.split()) == len(reading.split())
+    if word_for_word:  # `西田 真央 ニシダ マオ`, `安藤 花音 あんどう かのん`
+        return letters > han
+    return letters >= han + 2 and bool(_KATAKANA.fullmatch(reading))
 
 
 def _part(candidate: Candidate, target: str, text: str, line: Line, start: int) -> Candidate:
