@@ -9,15 +9,16 @@ parts, the length of the member's text.
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import logging
-import re
 from dataclasses import dataclass
 from email.message import Message
 
 import mailparser
 from mailparser.exceptions import MailParserError
 
+from triage import textmatch
 from triage.errors import ParseFailure
 from triage.parsing.addresses import message_ids, parse_address_list, parse_from, parse_return_path
 from triage.parsing.charsets import decode_bytes
@@ -40,7 +41,9 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
+# Characters dropped from an attachment's name: controls, zero-width and bidirectional marks.
+_NAME_DROP = dict.fromkeys([*range(0x20), 0x7F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+_NAME_DROP_DECODED = {**_NAME_DROP, **dict.fromkeys(range(0x200B, 0x2010))}
 _CTE_ALIASES = {
     "quoted-printable": "quoted-printable",
     "quoted printable": "quoted-printable",
@@ -59,17 +62,24 @@ _CTE_ALIASES = {
 _ADDRESS_HEADERS = ("to", "cc")
 
 
+def _header_end(raw: bytes, end: int | None = None) -> int | None:
+    """Where the body starts: after the first empty line (LF LF or LF CR LF), else None."""
+    stop = len(raw) if end is None else min(end, len(raw))
+    pairs = ((raw.find(b"\n\n", 0, stop), 2), (raw.find(b"\n\r\n", 0, stop), 3))
+    found = [at + size for at, size in pairs if at >= 0]
+    return min(found) if found else None
+
+
 def _cap_headers(raw: bytes, limits: Limits, defects: list[str]) -> bytes:
-    match = _HEADER_END.search(raw, 0, limits.max_header_bytes + 4)
-    if match is not None:
+    if _header_end(raw, limits.max_header_bytes + 4) is not None:
         return raw
-    head_end = _HEADER_END.search(raw)
+    head_end = _header_end(raw)
     if head_end is None and len(raw) <= limits.max_header_bytes:
         return raw  # headers only, small: fine
     cut = raw.rfind(b"\n", 0, limits.max_header_bytes)
     cut = cut if cut > 0 else limits.max_header_bytes
     defects.append(f"HeaderSectionTruncated: header section over {limits.max_header_bytes} bytes")
-    rest = raw[head_end.end() :] if head_end is not None else b""
+    rest = raw[head_end:] if head_end is not None else b""
     return raw[:cut].rstrip(b"\r\n") + b"\r\n\r\n" + rest
 
 
@@ -135,7 +145,7 @@ def _filename(part: Message) -> str | None:
     if not name:
         return None
     decoded = decode_header(name) if "=?" in name else name
-    cleaned = re.sub(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]", "", decoded)
+    cleaned = decoded.translate(_NAME_DROP_DECODED)
     cleaned = cleaned.replace("\\", "/").rsplit("/", 1)[-1].strip()
     return cleaned[:200] or None
 
@@ -174,7 +184,22 @@ def _decode_part(part: Message) -> tuple[str, str, int]:
 
 
 def parse_mail(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> ParsedMail:
-    """Parse raw mail bytes. Raises ParseFailure only when the structure cannot be walked at all."""
+    """Parse raw mail bytes. Raises ParseFailure only when the structure cannot be walked at all.
+
+    Runs inside the reading budget of the mail (`textmatch.reading`, opened here when the caller
+    has not opened one); a step that gave up on its time limit is listed in the defects.
+    """
+    with textmatch.reading() as budget:
+        before = len(budget.timeouts)
+        mail = _parse(raw, limits)
+        gave_up = budget.timeouts[before:]
+    if not gave_up:
+        return mail
+    notes = tuple(f"ReadingTimeLimit: {step}" for step in gave_up)
+    return dataclasses.replace(mail, defects=tuple(dict.fromkeys((*mail.defects, *notes))))
+
+
+def _parse(raw: bytes, limits: Limits) -> ParsedMail:
     defects: list[str] = []
     if len(raw) > limits.max_message_bytes:
         defects.append(
@@ -322,7 +347,7 @@ def parse_mail(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> ParsedMail:
 
 
 def _clean_name(name: str) -> str | None:
-    cleaned = re.sub(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]", "", name).replace("\\", "/")
+    cleaned = name.translate(_NAME_DROP).replace("\\", "/")
     return cleaned.rsplit("/", 1)[-1][:200] or None
 
 
