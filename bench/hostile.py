@@ -18,16 +18,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from hostile_mails import HOSTILE  # noqa: E402
-from triage import textmatch  # noqa: E402
-from triage.config import Settings  # noqa: E402
-from triage.engine.language import reply_language  # noqa: E402
-from triage.errors import ParseFailure  # noqa: E402
-from triage.engine.loader import load_rules  # noqa: E402
-from triage.parsing.mime import parse_mail  # noqa: E402
-from triage.parsing.quotes import split_quoted  # noqa: E402
-from triage.screening import screen  # noqa: E402
-from triage.verdict import judge  # noqa: E402
+from hostile_mails import HOSTILE
+
+from triage import textmatch
+from triage.config import Settings
+from triage.engine.language import reply_language
+from triage.engine.loader import load_rules
+from triage.errors import ParseFailure
+from triage.parsing.mime import parse_mail
+from triage.parsing.quotes import split_quoted
+from triage.screening import screen
+from triage.verdict import judge
 
 TODAY = dt.date(2026, 11, 21)
 

@@ -67,10 +67,7 @@ def subject_words() -> bytes:
             words.append(f"=?ISO-2022-JP?B?{jis}?=")
     subject = "\r\n ".join(words).encode("ascii")
     return (
-        HEAD
-        + b"Subject: "
-        + subject
-        + b"\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nlogin help\r\n"
+        HEAD + b"Subject: " + subject + b"\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nlogin help\r\n"
     )
 
 
@@ -88,7 +85,9 @@ def deep_nesting() -> bytes:
 
 def many_parts() -> bytes:
     """10,000 small text parts in one multipart."""
-    parts = [b"--sep\r\nContent-Type: text/plain; charset=utf-8\r\n\r\npart %d\r\n" % i for i in range(10_000)]
+    parts = [
+        b"--sep\r\nContent-Type: text/plain; charset=utf-8\r\n\r\npart %d\r\n" % i for i in range(10_000)
+    ]
     body = b"".join(parts) + b"--sep--\r\n"
     return _mail(body, ctype=b'multipart/mixed; boundary="sep"')
 
@@ -109,6 +108,35 @@ def quote_markers() -> bytes:
     return _mail("\n".join(lines).encode())
 
 
+def html_lone_end_tags() -> bytes:
+    """`</` half a million times and no `>`: the stdlib parser rescanned to the end for each (84 s)."""
+    return _mail(b"<html><body>" + b"</" * 500_000, ctype=b"text/html; charset=utf-8")
+
+
+def html_stray_end_tags() -> bytes:
+    """20,000 open tags, then 20,000 end tags of a name never opened."""
+    return _mail(b"<b>" * 20_000 + b"</x>" * 20_000 + b"text", ctype=b"text/html; charset=utf-8")
+
+
+def quote_attributions() -> bytes:
+    """Ten thousand attributions each followed by a marked quote (the splitter looks ahead each time)."""
+    return _mail(b"Taro <taro@example.jp> wrote:\n> x\nanswer\n" * 10_000)
+
+
+def nested_comments() -> bytes:
+    """A structured header whose comments nest 100,000 deep (stripped one level per pass before)."""
+    value = b"(" * 100_000 + b"x" + b")" * 100_000 + b" auto-generated"
+    return (
+        HEAD.replace(b"MIME-Version", b"Auto-Submitted: " + value + b"\r\nMIME-Version")
+        + _mail(b"hi")[len(HEAD) :]
+    )
+
+
+def kanji_numerals() -> bytes:
+    """A 65,000-character run of kanji numerals with no counter after it."""
+    return _mail(("一二三" * 21_000 + "\n生年月日: 平成二年一月二日\n").encode("utf-8"))
+
+
 HOSTILE: dict[str, Callable[[], bytes]] = {
     "qp_ascii_200k": qp_ascii,
     "qp_japanese_600k": qp_japanese,
@@ -119,4 +147,9 @@ HOSTILE: dict[str, Callable[[], bytes]] = {
     "parts_10000": many_parts,
     "html_1mb_nested": html_nested,
     "quote_markers": quote_markers,
+    "html_lone_end_tags": html_lone_end_tags,
+    "html_stray_end_tags": html_stray_end_tags,
+    "quote_attributions": quote_attributions,
+    "nested_comments": nested_comments,
+    "kanji_numerals": kanji_numerals,
 }

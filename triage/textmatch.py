@@ -108,6 +108,9 @@ def note_timeout(name: str) -> None:
 def _timeout(pattern: str) -> float:
     budget = _CURRENT.get()
     cap = _PER_CALL.get()
+    if cap <= 0:  # per_call_cap(0): no pattern may run at all (tests of every fallback)
+        note_timeout(pattern)
+        raise MatchTimeout(pattern, budget_spent=False)
     if budget is None:
         return cap
     left = budget.remaining()

@@ -32,6 +32,7 @@ _LONE_LT: Final = textmatch.compile(r"<(?![A-Za-z/!?])", name="htmltext.lone-lt"
 class _OutOfTime(Exception):
     """The conversion passed its deadline."""
 
+
 _TO_SPACE = str.maketrans({"\t": " ", "\r": " ", "\n": " ", "\f": " "})
 _DROP = frozenset({"script", "style", "head", "title", "template", "noscript"})
 _BLOCK = frozenset(

@@ -10,9 +10,7 @@ parts, the length of the member's text.
 from __future__ import annotations
 
 import dataclasses
-import email
 import logging
-from dataclasses import dataclass
 from email.message import Message
 
 import mailparser
@@ -26,20 +24,12 @@ from triage.parsing.headers import decode_header
 from triage.parsing.htmltext import html_to_text
 from triage.parsing.model import Address, Attachment, ParsedMail, PartInfo
 from triage.parsing.quotes import split_quoted
+from triage.parsing.structure import DEFAULT_LIMITS, Limits, bound_bytes, read_structure
+
+__all__ = ["DEFAULT_LIMITS", "Limits", "parse_mail"]
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Limits:
-    max_header_bytes: int = 256 * 1024  # CPython's header parser is quadratic (cpython#136063)
-    max_message_bytes: int = 32 * 1024 * 1024  # parse at most this much; the raw mail is kept whole
-    max_parts: int = 1000
-    max_text_chars: int = 200_000  # member text handed to extraction
-    max_headers: int = 2000
-
-
-DEFAULT_LIMITS = Limits()
 
 # Characters dropped from an attachment's name: controls, zero-width and bidirectional marks.
 _NAME_DROP = dict.fromkeys([*range(0x20), 0x7F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
@@ -60,27 +50,6 @@ _CTE_ALIASES = {
     "": "7bit",
 }
 _ADDRESS_HEADERS = ("to", "cc")
-
-
-def _header_end(raw: bytes, end: int | None = None) -> int | None:
-    """Where the body starts: after the first empty line (LF LF or LF CR LF), else None."""
-    stop = len(raw) if end is None else min(end, len(raw))
-    pairs = ((raw.find(b"\n\n", 0, stop), 2), (raw.find(b"\n\r\n", 0, stop), 3))
-    found = [at + size for at, size in pairs if at >= 0]
-    return min(found) if found else None
-
-
-def _cap_headers(raw: bytes, limits: Limits, defects: list[str]) -> bytes:
-    if _header_end(raw, limits.max_header_bytes + 4) is not None:
-        return raw
-    head_end = _header_end(raw)
-    if head_end is None and len(raw) <= limits.max_header_bytes:
-        return raw  # headers only, small: fine
-    cut = raw.rfind(b"\n", 0, limits.max_header_bytes)
-    cut = cut if cut > 0 else limits.max_header_bytes
-    defects.append(f"HeaderSectionTruncated: header section over {limits.max_header_bytes} bytes")
-    rest = raw[head_end:] if head_end is not None else b""
-    return raw[:cut].rstrip(b"\r\n") + b"\r\n\r\n" + rest
 
 
 def _raw_headers(msg: Message) -> list[tuple[str, str]]:
@@ -201,14 +170,13 @@ def parse_mail(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> ParsedMail:
 
 def _parse(raw: bytes, limits: Limits) -> ParsedMail:
     defects: list[str] = []
-    if len(raw) > limits.max_message_bytes:
-        defects.append(
-            f"MessageTruncated: only the first {limits.max_message_bytes} of {len(raw)} bytes were parsed"
-        )
-        raw = raw[: limits.max_message_bytes]
-    raw = _cap_headers(raw.replace(b"\x00", b""), limits, defects)
+    raw = bound_bytes(raw, limits, defects)
     try:
-        parser = mailparser.parse_from_bytes(raw)
+        structure = read_structure(raw, defects)
+    except RecursionError as exc:
+        raise ParseFailure("MIME nesting too deep to parse") from exc
+    try:
+        parser = mailparser.MailParser(structure)
         msg = parser.message
         mp_defects = list(parser.defects_categories)
         mp_attachments = parser.attachments
@@ -220,14 +188,11 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
         # mail-parser's own post-processing crashed (e.g. its epilogue search on a report whose
         # boundary it could not find): read the structure with the stdlib alone.
         defects.append(f"MailParserCrashed: {type(exc).__name__}")
-        try:
-            msg = email.message_from_bytes(raw)
-        except RecursionError as inner:
-            raise ParseFailure("MIME nesting too deep to parse") from inner
+        msg = structure
         mp_defects = [type(defect).__name__ for part in msg.walk() for defect in part.defects]
         mp_attachments = []
     if msg is None:
-        msg = email.message_from_bytes(raw)
+        msg = structure
     defects.extend(sorted(str(category) for category in mp_defects))
 
     raw_items = _raw_headers(msg)

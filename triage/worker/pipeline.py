@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import logging
 from dataclasses import dataclass
 
-import regex
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from triage import textmatch
 from triage.cases import followup
 from triage.cases.service import add_event, merge_values, merged_extraction, open_case, record_verdict
 from triage.clock import Clock
@@ -43,7 +42,10 @@ from triage.verdict import Verdict, is_icloud, judge, reply_recipient
 log = logging.getLogger(__name__)
 
 # RFC 3464 Status field, else an enhanced status code in a plain-text notice.
-_DSN_STATUS = regex.compile(rb"(?im)^status:\s*([245]\.[0-9]{1,3}\.[0-9]{1,3})|\b([45]\.[0-9]\.[0-9]{1,3})\b")
+_DSN_STATUS = textmatch.compile_bytes(
+    rb"(?im)^status:\s*([245]\.[0-9]{1,3}\.[0-9]{1,3})|\b([45]\.[0-9]\.[0-9]{1,3})\b",
+    name="pipeline.dsn-status",
+)
 MAKES_CASE = (Decision.NEEDS_INFO, Decision.ICLOUD_REJECTED, Decision.QUEUED)
 
 
@@ -151,17 +153,22 @@ def process(
     )
 
 
-@functools.lru_cache(maxsize=4)
-def _our_id_pattern(our_domain: str) -> regex.Pattern[bytes]:
-    domain = regex.escape(our_domain.encode("ascii", "ignore"))
-    return regex.compile(rb"r\.[0-9]+\.[A-Za-z0-9_-]+@" + domain, regex.IGNORECASE)
+def _our_id_pattern(our_domain: str) -> textmatch.BytesPattern:
+    domain = textmatch.escape_bytes(our_domain.encode("ascii", "ignore"))
+    return textmatch.compile_bytes(
+        rb"r\.[0-9]+\.[A-Za-z0-9_-]+@" + domain, textmatch.IGNORECASE, name="pipeline.our-message-id"
+    )
 
 
 def _our_message_ids(mail: ParsedMail, raw: bytes, our_domain: str) -> list[str]:
     """Message-IDs of ours that a bounce names: in its threading headers or anywhere in its bytes
-    (a DSN's returned headers, a carrier's plain-text notice quoting the original)."""
+    (a DSN's returned headers, a carrier's plain-text notice quoting the original). When the
+    search of the bytes runs out of time, the threading headers alone are used (noted)."""
     found = [followup.clean_message_id(value) for value in (*mail.in_reply_to, *mail.references)]
-    found += [match.decode("ascii") for match in _our_id_pattern(our_domain).findall(raw)]
+    try:
+        found += [match.decode("ascii") for match in _our_id_pattern(our_domain).findall(raw)]
+    except textmatch.MatchTimeout:
+        textmatch.note_timeout("bounce: our message ids looked for in the threading headers only")
     return [value for value in dict.fromkeys(found) if value]
 
 
@@ -185,7 +192,10 @@ def _link_bounce(
     )
     if reply is None:
         return None
-    status = _DSN_STATUS.search(row.raw)
+    try:
+        status = _DSN_STATUS.search(row.raw)
+    except textmatch.MatchTimeout:
+        status = None  # the bounce is linked all the same, its status "unknown"
     code = next((group.decode("ascii") for group in status.groups() if group), None) if status else None
     if code is not None and code.startswith("5") and reply.status is OutboundStatus.SENT:
         reply.status = OutboundStatus.DEAD

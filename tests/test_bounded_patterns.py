@@ -1,0 +1,217 @@
+"""Every pattern over member text runs under a timeout (issue 8 deliverable 5, issue 12 item 1).
+
+Two halves: a scan of the source that fails on any use of `re` or `regex` outside
+`triage/textmatch.py`, and runs of each module's public reading functions with the per-call cap
+at zero, so that every pattern gives up: each call site's fallback must keep the mail (an
+answer, a note, never a traceback).
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from triage import textmatch
+from triage.config import Settings
+from triage.engine import emails, language, numerals, prefectures, wareki
+from triage.parsing import addresses, headers, htmltext, quotes
+from triage.parsing.mime import parse_mail
+from triage.screening import screen
+
+PACKAGE = Path(__file__).resolve().parent.parent / "triage"
+PATTERN_MODULES = frozenset({"re", "regex", "sre_compile", "sre_parse", "_sre"})
+
+# Modules that never see member text, each with its reason. Keep this list tiny.
+NEVER_MEMBER_TEXT: dict[str, str] = {
+    "triage/textmatch.py": "the one way to match member text",
+}
+
+# TEMPORARY: files whose owners convert them to textmatch; this list only ever shrinks.
+PENDING: dict[str, str] = {
+    "triage/engine/extract.py": "pending: engine rewrite",
+    "triage/engine/fields.py": "pending: engine rewrite",
+    "triage/engine/normalize.py": "pending: engine rewrite",
+    "triage/engine/loader.py": "pending: engine rewrite (compiles rule-pack patterns)",
+    "triage/engine/spec.py": "pending: engine rewrite (types of compiled rule-pack patterns)",
+    "triage/parsing/charsets.py": "pending: carrier emoji work (a character class over decoded text)",
+    "triage/cases/followup.py": "pending: cases owner (case reference in the subject and text)",
+    "triage/ingest.py": "pending: ingest owner (header end and Return-Path over stored bytes)",
+    "triage/ingress/store.py": "pending: ingress owner (bare line ends over received bytes)",
+    "triage/masking.py": "pending: logging owner (masks values that may come from mail)",
+    "triage/outbound/compose.py": "pending: outbound owner (header values of our replies)",
+    "triage/outbound/ratelimit.py": "pending: outbound owner (no-reply local parts of recipients)",
+    "triage/outbound/sender.py": "pending: outbound owner (relay replies, dot-stuffing)",
+}
+
+
+def _pattern_imports(path: Path) -> list[str]:
+    """`import re`, `from regex import …`, `importlib.import_module("re")` … with their lines."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name.split(".")[0] for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module.split(".")[0]]
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if called in {"import_module", "__import__"} and isinstance(node.args[0].value, str):
+                names = [node.args[0].value.split(".")[0]]
+        line = getattr(node, "lineno", 0)
+        found += [f"line {line}: {name}" for name in names if name in PATTERN_MODULES]
+    return found
+
+
+def _sources() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def test_no_pattern_module_outside_textmatch() -> None:
+    offenders = {}
+    for path in _sources():
+        relative = path.relative_to(PACKAGE.parent).as_posix()
+        if relative in NEVER_MEMBER_TEXT or relative in PENDING:
+            continue
+        hits = _pattern_imports(path)
+        if hits:
+            offenders[relative] = hits
+    assert offenders == {}, f"patterns without the textmatch timeout: {offenders}"
+
+
+def test_the_scan_sees_every_form_of_import(tmp_path: Path) -> None:
+    source = tmp_path / "sample.py"
+    source.write_text(
+        "import re\nimport regex as rx\nfrom re import compile\nimport importlib\n"
+        "importlib.import_module('regex')\n__import__('re')\nfrom triage import textmatch\n",
+        encoding="utf-8",
+    )
+    assert [hit.split(": ")[1] for hit in _pattern_imports(source)] == ["re", "regex", "re", "regex", "re"]
+
+
+def test_the_lists_name_only_files_that_exist_and_still_need_it() -> None:
+    for relative in (*NEVER_MEMBER_TEXT, *PENDING):
+        path = PACKAGE.parent / relative
+        assert path.is_file(), f"{relative} is listed but does not exist"
+    stale = [relative for relative in PENDING if not _pattern_imports(PACKAGE.parent / relative)]
+    assert stale == [], f"converted: delete from PENDING: {stale}"
+
+
+# --- every pattern gives up: each call site keeps the mail -----------------------------------------
+
+BIG_TEXT = (
+    "会員番号は12345678です。On Wed, May 1, 2024 at 10:00 Taro <taro@example.jp> wrote:\n> quoted\n"
+) * 2000
+MAIL = (
+    b"Return-Path: <taro@example.jp>\r\n"
+    b"From: =?UTF-8?B?5bGx55Sw?= <taro@example.jp>\r\n"
+    b"To: secure_jo1@cc.example.jp\r\n"
+    b"Subject: =?UTF-8?B?44Ot44Kw44Kk44Oz?=\r\n"
+    b"Message-ID: <m1@example.jp>\r\n"
+    b"References: <r.1.abc@cc.example.jp>\r\n"
+    b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n"
+    b"MIME-Version: 1.0\r\n\r\n"
+    b"--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+    + ("<p>電話番号 090-1234-5678</p><blockquote>quoted</blockquote>" * 500).encode()
+    + b"\r\n--b--\r\n"
+)
+
+
+@pytest.fixture
+def no_patterns() -> Iterator[textmatch.Budget]:
+    with textmatch.reading(30) as budget, textmatch.per_call_cap(0):
+        yield budget
+
+
+def test_zero_cap_makes_a_pattern_give_up_and_names_it(no_patterns: textmatch.Budget) -> None:
+    with pytest.raises(textmatch.MatchTimeout):
+        textmatch.compile("x+", name="probe").search("xxx")
+    assert "probe" in no_patterns.timeouts
+
+
+def test_a_tiny_cap_stops_a_real_scan() -> None:
+    with textmatch.per_call_cap(1e-4), pytest.raises(textmatch.MatchTimeout):
+        textmatch.compile(r"x+y", name="probe.real").search("x" * 2_000_000)
+
+
+def test_a_spent_budget_stops_every_pattern() -> None:
+    with textmatch.reading(0) as budget, pytest.raises(textmatch.MatchTimeout) as caught:
+        textmatch.compile("a").search("a")
+    assert caught.value.budget_spent
+    assert budget.timeouts == ["a"]
+
+
+def test_bytes_patterns_are_bounded_too(no_patterns: textmatch.Budget) -> None:
+    with pytest.raises(textmatch.MatchTimeout):
+        textmatch.compile_bytes(rb"x+", name="probe.bytes").findall(b"xxx")
+
+
+def test_parse_keeps_the_mail_and_lists_what_gave_up(no_patterns: textmatch.Budget) -> None:
+    mail = parse_mail(MAIL)
+    assert mail.from_addr is None and mail.from_ambiguous  # never evidence of identity unread
+    assert mail.message_id is None  # ids unread: nothing threads on a guess
+    assert "=?UTF-8?B?44Ot44Kw44Kk44Oz?=" in mail.subject  # kept undecoded, not lost
+    assert "090-1234-5678" in mail.text  # HTML stripped crudely, quote split given up: all member text
+    assert "quoted" in mail.text and mail.quoted == ""
+    notes = " ".join(mail.defects)
+    assert "ReadingTimeLimit: html: markup stripped without a parser" in notes
+    assert "ReadingTimeLimit: headers: value kept undecoded" in notes
+
+
+def test_language_falls_back_to_a_count(no_patterns: textmatch.Budget) -> None:
+    assert language.text_language("Hello, I cannot log in to my account since the renewal.") == "en"
+    assert language.text_language("お世話になっております。ログインできません。ID: taro77\n" * 500) == "ja"
+    assert "language" in no_patterns.timeouts
+
+
+def test_quotes_keep_the_rest_as_member_text(no_patterns: textmatch.Budget) -> None:
+    own, quoted = quotes.split_quoted(BIG_TEXT)
+    assert own == BIG_TEXT.strip("\n") and quoted == ""
+
+
+def test_html_is_stripped_without_the_parser(no_patterns: textmatch.Budget) -> None:
+    text = htmltext.html_to_text("<div>お名前: <b>山田</b></div>\n<p>電話 090</p>")
+    assert text == "お名前: 山田\n電話 090"
+
+
+def test_headers_and_addresses(no_patterns: textmatch.Budget) -> None:
+    assert headers.decode_header_with_how("=?UTF-8?B?5bGx55Sw?=\r\n x") == (
+        "=?UTF-8?B?5bGx55Sw?= x",
+        "literal",
+    )
+    assert addresses.parse_from("Taro <taro@example.jp>") == (None, True)
+    assert addresses.parse_return_path("<taro@example.jp>") == "taro@example.jp"
+    assert addresses.message_ids("<a@b> <c@d>") == ()
+
+
+def test_screening_still_decides(no_patterns: textmatch.Budget) -> None:
+    mail = parse_mail(MAIL)
+    result = screen(mail, Settings.from_env({}), mailboxes=frozenset({"secure_jo1"}))
+    signals = {hit.signal: hit.detail for hit in result.hits}
+    assert "report-type not read" in signals["dsn-report"]  # still a report: never answered
+
+
+def test_engine_helpers_answer_not_found(no_patterns: textmatch.Budget) -> None:
+    assert wareki.parse_date("平成2年1月2日", dt.date(2026, 1, 1)) is None
+    assert prefectures.find_prefecture("〒100-0001 東京都千代田区") is None
+    assert numerals.replace_kanji_numerals("平成二年", before="年") == "平成二年"
+    checked = emails.check_email("taro@example.jp")
+    assert checked.address == "taro@example.jp"  # email_validator alone
+    assert emails.check_email("taro@@example").address is None
+    steps = " ".join(no_patterns.timeouts)
+    assert "wareki" in steps and "prefectures" in steps and "emails" in steps
+
+
+def test_a_bounce_is_linked_by_its_threading_headers_alone() -> None:
+    from triage.worker.pipeline import _our_message_ids
+
+    mail = parse_mail(MAIL)
+    raw = MAIL + b"\r\nMessage-ID: <r.2.xyz@cc.example.jp>\r\n"
+    assert _our_message_ids(mail, raw, "cc.example.jp") == ["r.1.abc@cc.example.jp", "r.2.xyz@cc.example.jp"]
+    with textmatch.reading(30) as budget, textmatch.per_call_cap(0):
+        assert _our_message_ids(mail, raw, "cc.example.jp") == ["r.1.abc@cc.example.jp"]
+    assert any(step.startswith("bounce:") for step in budget.timeouts)
