@@ -83,6 +83,16 @@ def deep_nesting() -> bytes:
     return b"".join(out)
 
 
+def nested_lines(depth: int = 50, lines: int = 1_000_000) -> bytes:
+    """Multiparts nested `depth` deep over a text part of `lines` empty lines: the stdlib parser
+    checks every line against each open boundary (50 deep, a million lines: 4 s)."""
+    nesting = b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (level, level)
+        for level in range(depth)
+    )
+    return HEAD + nesting + b"Content-Type: text/plain\r\n\r\nlogin help\r\n" + b"\r\n" * lines
+
+
 def many_parts() -> bytes:
     """10,000 small text parts in one multipart."""
     parts = [
@@ -145,6 +155,7 @@ HOSTILE: dict[str, Callable[[], bytes]] = {
     "subject_3000_words": subject_words,
     "deep_nesting": deep_nesting,
     "parts_10000": many_parts,
+    "nested_lines": nested_lines,
     "html_1mb_nested": html_nested,
     "quote_markers": quote_markers,
     "html_lone_end_tags": html_lone_end_tags,
