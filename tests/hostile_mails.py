@@ -93,6 +93,16 @@ def nested_lines(depth: int = 50, lines: int = 1_000_000) -> bytes:
     return HEAD + nesting + b"Content-Type: text/plain\r\n\r\nlogin help\r\n" + b"\r\n" * lines
 
 
+def nested_forwards() -> bytes:
+    """Forwarded messages (message/rfc822) nested 500 deep: no boundaries, only recursion."""
+    return (
+        HEAD
+        + b"Subject: fwd\r\n"
+        + b"Content-Type: message/rfc822\r\n\r\n" * 500
+        + b"Subject: in\r\n\r\nhi\r\n"
+    )
+
+
 def many_parts() -> bytes:
     """10,000 small text parts in one multipart."""
     parts = [
@@ -156,6 +166,7 @@ HOSTILE: dict[str, Callable[[], bytes]] = {
     "deep_nesting": deep_nesting,
     "parts_10000": many_parts,
     "nested_lines": nested_lines,
+    "nested_forwards": nested_forwards,
     "html_1mb_nested": html_nested,
     "quote_markers": quote_markers,
     "html_lone_end_tags": html_lone_end_tags,

@@ -317,7 +317,11 @@ def _clean_name(name: str) -> str | None:
 
 
 def _leaf_size(part: Message) -> int:
+    """Bytes of a leaf; of a forwarded message, its bytes flattened (0 when nested too deep to)."""
     if part.is_multipart():
         children = part.get_payload()
-        return sum(len(child.as_bytes()) for child in children if isinstance(child, Message))
+        try:
+            return sum(len(child.as_bytes()) for child in children if isinstance(child, Message))
+        except RecursionError:  # message/rfc822 nested hundreds deep: the size is not worth a crash
+            return 0
     return len(_payload_bytes(part))

@@ -2,6 +2,10 @@
 
 duplicate? -> parse -> judge (the code `triage check` runs) -> case (open, or merge a follow-up
 and decide again on the merged values) -> reply rendered into the outbox.
+
+The read (parse + judge, under the mail's reading budget) is :func:`read`, which needs no
+transaction: the worker runs it before its write transaction, so no slow step holds the SQLite
+write lock, and hands the result to :func:`process`.
 """
 
 from __future__ import annotations
@@ -9,10 +13,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from triage import textmatch
 from triage.cases import followup
@@ -56,6 +61,61 @@ class Outcome:
     case_id: int | None
     outbound_id: int | None
     detail: str  # one line for logs and `ingest`: no values, no addresses
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One mail read: parsed and judged, with the steps that gave up on the reading time limit."""
+
+    mail: ParsedMail
+    verdict: Verdict
+    gave_up: tuple[str, ...] = ()
+
+    def notes(self) -> list[str]:
+        return [f"reading time limit: {step}" for step in self.gave_up]
+
+
+def read(
+    raw: bytes,
+    *,
+    envelope_to: str | None,
+    settings: Settings,
+    rules: RuleSet,
+    today: dt.date,
+    issued_message_id: Callable[[str], bool] | None,
+) -> Reading:
+    """Parse and judge `raw` under one reading budget. Raises ParseFailure for unreadable mail."""
+    with textmatch.reading() as budget:
+        mail = parse_mail(raw)
+        verdict = judge(
+            mail,
+            envelope_to=envelope_to,
+            settings=settings,
+            rules=rules,
+            today=today,
+            issued_message_id=issued_message_id,
+        )
+    return Reading(mail, verdict, tuple(budget.timeouts))
+
+
+def issued_checker(lookup: Session | sessionmaker[Session]) -> Callable[[str], bool]:
+    """Whether we sent a message with this Message-ID: in `lookup` if it is a session, else each
+    time in a short read-only session of its own (no write lock is taken)."""
+
+    def query(session: Session, cleaned: str) -> bool:
+        found = session.scalar(sa.select(OutboundMessage.id).where(OutboundMessage.message_id == cleaned))
+        return found is not None
+
+    def issued(message_id: str) -> bool:
+        cleaned = followup.clean_message_id(message_id)
+        if cleaned is None:
+            return False
+        if isinstance(lookup, Session):
+            return query(lookup, cleaned)
+        with lookup() as session:
+            return query(session, cleaned)
+
+    return issued
 
 
 def find_transport_duplicate(session: Session, row: InboundMessage, window_days: int) -> int | None:
@@ -103,9 +163,16 @@ def envelope_recipient(row: InboundMessage, mailboxes: frozenset[str]) -> str | 
 
 
 def process(
-    session: Session, row: InboundMessage, *, settings: Settings, rules: RuleSet, clock: Clock
+    session: Session,
+    row: InboundMessage,
+    *,
+    settings: Settings,
+    rules: RuleSet,
+    clock: Clock,
+    reading: Reading | None = None,
 ) -> Outcome:
-    """Run ``row`` through the pipeline. Raises ParseFailure for mail whose structure is unreadable."""
+    """Run ``row`` through the pipeline, with its `reading` when it was read beforehand (else it
+    is read here). Raises ParseFailure for mail whose structure is unreadable."""
     now = clock.now()
     duplicate_of = find_transport_duplicate(session, row, settings.duplicate_window_days)
     if duplicate_of is not None:
@@ -117,27 +184,20 @@ def process(
             InboundStatus.DUPLICATE, None, None, None, f"transport duplicate of inbound {duplicate_of}"
         )
 
-    mail = parse_mail(bytes_to_parse(row))
-
-    def issued(message_id: str) -> bool:
-        cleaned = followup.clean_message_id(message_id)
-        return cleaned is not None and (
-            session.scalar(sa.select(OutboundMessage.id).where(OutboundMessage.message_id == cleaned))
-            is not None
+    if reading is None:
+        reading = read(
+            bytes_to_parse(row),
+            envelope_to=envelope_recipient(row, rules.mailboxes),
+            settings=settings,
+            rules=rules,
+            today=clock.today(),
+            issued_message_id=issued_checker(session),
         )
-
-    verdict = judge(
-        mail,
-        envelope_to=envelope_recipient(row, rules.mailboxes),
-        settings=settings,
-        rules=rules,
-        today=clock.today(),
-        issued_message_id=issued,
-    )
+    mail, verdict = reading.mail, reading.verdict
     row.mailbox = verdict.route.mailbox
     row.message_id = followup.clean_message_id(mail.message_id)
     row.text_hash = followup.text_hash(mail.text)
-    row.notes = [*verdict.notes, *_envelope_notes(row, mail)]
+    row.notes = [*verdict.notes, *_envelope_notes(row, mail), *reading.notes()]
     row.decision = verdict.decision.value
     row.reason = verdict.reason
     row.status = InboundStatus.DONE
@@ -359,13 +419,14 @@ def _without_our_lines(
     text, removed = followup.strip_our_lines(mail.text, bodies)
     if not removed:
         return verdict
-    again = judge(
-        dataclasses.replace(mail, text=text),
-        envelope_to=verdict.route.recipient,
-        settings=settings,
-        rules=rules,
-        today=today,
-    )
+    with textmatch.reading():  # bounded like the first read (a follow-up's text, shorter still)
+        again = judge(
+            dataclasses.replace(mail, text=text),
+            envelope_to=verdict.route.recipient,
+            settings=settings,
+            rules=rules,
+            today=today,
+        )
     row.notes = [*row.notes, f"{removed} lines of our own reply ignored as quoted text"]
     return again
 
