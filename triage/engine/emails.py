@@ -11,6 +11,7 @@ Should the reading budget run out, the faults are not named: ``email_validator``
 from __future__ import annotations
 
 import difflib
+import functools
 import unicodedata
 from dataclasses import dataclass
 
@@ -98,6 +99,7 @@ def clean_candidate(value: str) -> str:
     return text.rstrip(".").strip()
 
 
+@functools.lru_cache(maxsize=1024)  # difflib is slow, and one mail may repeat a domain thousands of times
 def suggest_domain(domain: str, known: tuple[str, ...] = COMMON_DOMAINS) -> str | None:
     """A common domain that ``domain`` is probably a typo of (gmail.con → gmail.com), else None."""
     domain = domain.lower()

@@ -64,7 +64,7 @@ def parse_from(raw: str) -> tuple[Address | None, bool]:
     """The From address and whether it is ambiguous (defects, several addresses, none)."""
     value = _unfold(raw)
     try:
-        match = _TRAILING_ANGLE.search(value)
+        match = _TRAILING_ANGLE.search(value) if "<" in value else None
     except textmatch.MatchTimeout:
         textmatch.note_timeout("addresses: From not read")
         return None, True
@@ -88,7 +88,7 @@ def parse_return_path(raw: str) -> str:
     """`<>` is the null reverse path (""); otherwise the address without brackets."""
     value = _unfold(raw)
     try:
-        match = _TRAILING_ANGLE.search(value)
+        match = _TRAILING_ANGLE.search(value) if "<" in value else None
     except textmatch.MatchTimeout:
         textmatch.note_timeout("addresses: Return-Path read without its pattern")
         return value.strip().strip("<>").strip().translate(_CONTROL)
@@ -99,7 +99,7 @@ def parse_return_path(raw: str) -> str:
 def message_ids(raw: str) -> tuple[str, ...]:
     """Every `<id>` token of a Message-ID, In-Reply-To or References field, in order."""
     try:
-        return tuple(_MSGID.findall(_unfold(raw)))
+        return tuple(_MSGID.findall(_unfold(raw))) if "<" in raw else ()
     except textmatch.MatchTimeout:
         textmatch.note_timeout("addresses: message ids not read")
         return ()

@@ -102,7 +102,7 @@ def decode_header_with_how(raw: str) -> tuple[str, str]:
 
 
 def _decode(raw: str) -> tuple[str, str]:
-    text = _FOLD.sub(r"\1", raw)
+    text = _FOLD.sub(r"\1", raw) if "\n" in raw or "\r" in raw else raw
     pieces: list[str] = []
     hows: list[str] = []
 
@@ -124,7 +124,7 @@ def _decode(raw: str) -> tuple[str, str]:
 
     pos = 0
     previous_end = -1  # end of the last encoded word, when only white space may follow
-    for match in _ENCODED_WORD.finditer(text):
+    for match in _ENCODED_WORD.finditer(text) if "=?" in text else ():
         charset, encoding, payload = match.group(1), match.group(2), match.group(3)
         if encoding in "Bb":
             data = _b_decode(payload)
