@@ -103,6 +103,25 @@ def nested_forwards() -> bytes:
     )
 
 
+def address_headers() -> bytes:
+    """Address fields the stdlib's parser is slow on or crashes on: 3,000 recipients in each of
+    three To fields, a Cc of quotes, a From of `:;` (AttributeError in 3.11), nested comments."""
+    to = b"To: " + b", ".join(b"u%d@example.jp" % i for i in range(3_000)) + b"\r\n"
+    return (
+        b"Return-Path: <taro@example.jp>\r\nFrom: "
+        + b":;" * 20_000
+        + b"\r\n"
+        + to * 3
+        + b"Cc: "
+        + b'"' * 40_000
+        + b" <a@b>\r\nCc: "
+        + b"(" * 20_000
+        + b"a@b"
+        + b")" * 20_000
+        + b"\r\nSubject: help\r\nContent-Type: text/plain\r\n\r\nlogin help\r\n"
+    )
+
+
 def many_parts() -> bytes:
     """10,000 small text parts in one multipart."""
     parts = [
@@ -167,6 +186,7 @@ HOSTILE: dict[str, Callable[[], bytes]] = {
     "parts_10000": many_parts,
     "nested_lines": nested_lines,
     "nested_forwards": nested_forwards,
+    "address_headers": address_headers,
     "html_1mb_nested": html_nested,
     "quote_markers": quote_markers,
     "html_lone_end_tags": html_lone_end_tags,

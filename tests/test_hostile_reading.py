@@ -106,6 +106,15 @@ def test_stray_end_tags_keep_the_text() -> None:
     assert mail is not None and mail.text == "text"
 
 
+def test_hostile_address_fields_make_an_ambiguous_from_not_a_crash() -> None:
+    mail = _parse(HOSTILE["address_headers"])
+    assert mail is not None
+    assert mail.from_addr is None and mail.from_ambiguous
+    assert "TooManyAddressFields: only the first 2 To fields read" in mail.defects
+    assert any(defect.startswith("AddressFieldTruncated") for defect in mail.defects)
+    assert 0 < len(mail.to) < 3_000  # the first of them, up to the length read
+
+
 def test_nested_comments_are_read(settings: Settings, rules: RuleSet) -> None:
     mail = _parse(HOSTILE["nested_comments"])
     assert mail is not None

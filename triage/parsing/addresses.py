@@ -4,9 +4,11 @@ Never `email.utils.parseaddr` (CVE-2023-27043 reads `alice@x <bob@y>` as alice@x
 ends in an angle-bracket address has that address: it is what mail clients reply to. Other values
 go through `email.headerregistry`, whose defects mark the From as ambiguous.
 
-The patterns are linear (each tried only from a `<`). Should the reading budget run out, a From
-or Return-Path has no address (and the From is ambiguous: never evidence of identity), and a
-list of message ids is empty.
+The stdlib's structural parser is slow on long values (quadratic on runs of quotes) and
+recurses once per nested comment, so it sees at most ADDRESS_CHARS of a value (cut after an
+address), and a value it fails on is a defect, not a crash. The patterns are linear (each tried
+only from a `<`). Should the reading budget run out, a From or Return-Path has no address (and
+the From is ambiguous: never evidence of identity), and a list of message ids is empty.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from triage.parsing.headers import decode_header
 from triage.parsing.model import Address
 
 _REGISTRY = HeaderRegistry()
+ADDRESS_CHARS = 4096  # a To or Cc longer than this lists hundreds of recipients; the rest is not read
 _TRAILING_ANGLE = textmatch.compile(r"<\s*([^<>\s]*)\s*>\s*$", name="addresses.trailing-angle")
 _MSGID = textmatch.compile(r"<[^<>\s]{1,998}>", name="addresses.message-id")
 _CONTROL = dict.fromkeys([*range(0x20), 0x7F])
@@ -46,11 +49,16 @@ def parse_address_list(raw: str) -> tuple[list[Address], bool]:
     value = _unfold(raw)
     if not value:
         return [], True
+    cut = len(value) > ADDRESS_CHARS
+    if cut:
+        value = value[: max(value.rfind(",", 0, ADDRESS_CHARS), 0)] or value[:ADDRESS_CHARS]
     try:
         header = _REGISTRY("to", _ascii_view(value))
-    except (HeaderParseError, IndexError, ValueError, TypeError):
+    except (HeaderParseError, IndexError, ValueError, TypeError, AttributeError, RecursionError):
+        # The stdlib parser fails in several ways on hostile values (e.g. `:;:;` raises
+        # AttributeError in 3.11): no address, and the From counts as ambiguous.
         return [], True
-    defects = bool(header.defects)
+    defects = bool(header.defects) or cut
     found: list[Address] = []
     for group in header.groups:  # type: ignore[attr-defined]
         for addr in group.addresses:

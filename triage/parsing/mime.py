@@ -50,6 +50,7 @@ _CTE_ALIASES = {
     "": "7bit",
 }
 _ADDRESS_HEADERS = ("to", "cc")
+_ADDRESS_FIELDS = 2  # of each: with ADDRESS_CHARS per field, the stdlib parser's time is bounded
 
 
 def _raw_headers(msg: Message) -> list[tuple[str, str]]:
@@ -216,9 +217,13 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
     recipients: dict[str, tuple[Address, ...]] = {}
     for name in _ADDRESS_HEADERS:
         found: list[Address] = []
-        for value in raw_all(name):
+        for value in raw_all(name)[:_ADDRESS_FIELDS]:
             found.extend(parse_address_list(value)[0])
         recipients[name] = tuple(found)
+        if len(raw_all(name)) > _ADDRESS_FIELDS:
+            defects.append(
+                f"TooManyAddressFields: only the first {_ADDRESS_FIELDS} {name.title()} fields read"
+            )
     return_path_raw = raw_first("Return-Path")
 
     try:

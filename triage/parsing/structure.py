@@ -4,7 +4,9 @@ The stdlib's feed parser costs time in proportion to the number of lines *times*
 depth (every line is checked against the boundary of each open multipart), and the number of
 parts. So before parsing: the message is cut at `max_message_bytes`, the header section at
 `max_header_bytes`, the body before the boundary line past two per listed part, and before the
-declaration of the multipart past `max_multiparts` (which bounds the depth). Then the bytes are
+declaration of the multipart past `max_multiparts` (which bounds the depth), and each address
+field (From, To, Cc, …: parsed by mail-parser and the stdlib at some 80 µs an address) after
+`max_address_bytes`, at an address boundary. Then the bytes are
 fed in slices while the mail's reading budget lasts (at most STRUCTURE_SECONDS); whatever was not
 fed by then is left out. Each cut is a defect on the stored mail, so staff see it.
 """
@@ -32,6 +34,7 @@ class Limits:
     max_text_chars: int = 200_000  # member text handed to extraction
     max_headers: int = 2000
     max_multiparts: int = 100  # declared boundaries: bounds the nesting depth
+    max_address_bytes: int = 8192  # of one From/To/Cc/… field (some 300 addresses)
 
 
 DEFAULT_LIMITS = Limits()
@@ -88,6 +91,33 @@ def _cap_multiparts(raw: bytes, limits: Limits, defects: list[str]) -> bytes:
     return raw[: max(line + 1, 0)]
 
 
+_ADDRESS_FIELDS: Final = (b"from:", b"to:", b"cc:", b"bcc:", b"reply-to:", b"delivered-to:")
+
+
+def _cap_address_fields(raw: bytes, limits: Limits, defects: list[str]) -> bytes:
+    """Each address field of the header section cut after `max_address_bytes` (after a comma)."""
+    end = header_end(raw)
+    head, body = (raw, b"") if end is None else (raw[:end], raw[end:])
+    if len(head) <= limits.max_address_bytes:
+        return raw
+    fields: list[bytes] = []  # header fields, each with its continuation lines
+    for line in head.splitlines(keepends=True):
+        if fields and line[:1] in (b" ", b"\t"):
+            fields[-1] += line
+        else:
+            fields.append(line)
+    cut_any = False
+    for index, field in enumerate(fields):
+        if len(field) > limits.max_address_bytes and field.lower().startswith(_ADDRESS_FIELDS):
+            comma = field.rfind(b",", 0, limits.max_address_bytes)
+            fields[index] = field[: comma if comma > 0 else limits.max_address_bytes] + b"\r\n"
+            cut_any = True
+    if not cut_any:
+        return raw
+    defects.append(f"AddressFieldTruncated: an address field over {limits.max_address_bytes} bytes was cut")
+    return b"".join(fields) + body
+
+
 def bound_bytes(raw: bytes, limits: Limits, defects: list[str]) -> bytes:
     """The bytes the structural parsers may see (the stored mail itself is never changed)."""
     if len(raw) > limits.max_message_bytes:
@@ -96,6 +126,7 @@ def bound_bytes(raw: bytes, limits: Limits, defects: list[str]) -> bytes:
         )
         raw = raw[: limits.max_message_bytes]
     raw = _cap_headers(raw.replace(b"\x00", b""), limits, defects)
+    raw = _cap_address_fields(raw, limits, defects)
     raw = _cap_delimiters(raw, limits, defects)
     return _cap_multiparts(raw, limits, defects)
 
