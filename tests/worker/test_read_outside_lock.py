@@ -38,7 +38,9 @@ def test_the_ingress_answers_250_while_the_worker_reads(sqlite_url: str) -> None
     rules = load_rules(ROOT / "rules", ROOT / "replies")
     ingress_engine = make_engine(sqlite_url, sqlite_busy_timeout_ms=300)
     store = InboundStore(session_factory(ingress_engine))
-    slow_id = store.insert(nested_lines(), "taro@example.jp", [RCPT], "127.0.0.1", "client.example.jp", False)
+    slow_id = store.insert(
+        nested_lines(lines=3_000_000), "taro@example.jp", [RCPT], "127.0.0.1", "client.example.jp", False
+    )
 
     worker_engine = make_engine(sqlite_url)
     worker = Worker(session_factory(worker_engine), settings, rules, clock=SystemClock(), name="w1")
