@@ -215,3 +215,74 @@ def test_a_bounce_is_linked_by_its_threading_headers_alone() -> None:
     with textmatch.reading(30) as budget, textmatch.per_call_cap(0):
         assert _our_message_ids(mail, raw, "cc.example.jp") == ["r.1.abc@cc.example.jp"]
     assert any(step.startswith("bounce:") for step in budget.timeouts)
+
+
+# --- each pattern alone gives up: every one is reached, and its call site keeps the mail ------------
+
+RICH_MAIL = (
+    b"Return-Path: <taro@example.jp>\r\n"
+    b"From: =?UTF-8?B?5bGx55Sw?= =?UTF-8?Q?=E5=A4=AA?= <taro@example.jp>\r\n"
+    b"To: secure_jo1@cc.example.jp\r\n"
+    b"Subject: Re: =?UTF-8?B?44Ot44Kw44Kk44Oz?=\r\n"
+    b"Message-ID: <m2@example.jp>\r\n"
+    b"List-Id: help <list@example.jp>\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+    + "\n".join(
+        (
+            "ログインできません。I live in Osaka, mail me at taro@example.jp",
+            "-----Original Message-----",
+            "差出人: Hanako",
+            "送信日時: 2024年5月1日",
+            "件名: Re: help",
+            "2024年5月1日(水) 10:00 山田 太郎 <taro@example.jp",
+            ">:",
+            "On Wed, May 1, 2024 at 10:00 Taro",
+            "<taro@example.jp> wrote:",
+            "> quoted",
+        )
+    ).encode()
+)
+DSN = b"Status: 5.1.1\r\nMessage-ID: <r.7.abc@cc.example.jp>\r\n"
+
+
+def _read_everything() -> None:
+    """Every public reading function of the modules that use textmatch, on inputs that reach each
+    of their patterns."""
+    from triage.worker.pipeline import _dsn_status, _our_message_ids
+
+    mail = parse_mail(RICH_MAIL)
+    settings = Settings.from_env({})
+    screen(mail, settings, mailboxes=frozenset({"secure_jo1"}))
+    language.text_language(mail.text, mail.subject)
+    language.text_language("", "Re: hello there my friend")
+    quotes.split_quoted(mail.text + "\n" + mail.quoted)
+    quotes.split_quoted("answer\n差出人: Hanako\n送信日時: x\n件名: y\n宛先: z\nquoted")
+    quotes.split_quoted("answer\nTaro wrote:\n> q")
+    quotes.split_quoted("x\nOn Wed, May 1, 2024 at 10:00 Taro\n<taro@example.jp> wrote:\n> q")
+    language.text_language("お名前: 山田\n電話: 090")
+    headers.decode_header("a\r\n b")
+    screen(parse_mail(MAIL), settings, mailboxes=frozenset({"secure_jo1"}))
+    htmltext.html_to_text("<p>a < b</p>")
+    wareki.parse_date("平成二年一月二日 1990/1/2 March 5, 1995", dt.date(2026, 1, 1))
+    prefectures.find_prefecture("1-2-3 Kita-ku, Osaka-fu 530-0001, Japan")
+    prefectures.find_prefecture("〒100-0001 日本 東京都")
+    numerals.replace_kanji_numerals("二〇〇〇年", before="年")
+    emails.check_email("taro at example.jp")
+    emails.check_email("taro..x.@docomo.ne.jp")
+    emails.check_email("tarо@example.jp")  # a Cyrillic о
+    _our_message_ids(mail, DSN, "cc.example.jp")
+    _dsn_status(DSN)
+
+
+def _pattern_names() -> list[str]:
+    _read_everything()  # compiles the patterns built on first use
+    names = [pattern.name for pattern in textmatch._COMPILED.values()]
+    names += [pattern.name for pattern in textmatch._COMPILED_BYTES.values()]
+    return sorted(name for name in set(names) if not name.startswith("probe"))
+
+
+@pytest.mark.parametrize("name", _pattern_names())
+def test_each_pattern_alone_gives_up_and_the_mail_is_kept(name: str) -> None:
+    with textmatch.reading(30) as budget, textmatch.per_call_cap(0, only=name):
+        _read_everything()  # no exception: each call site has its fallback
+    assert name in budget.timeouts, f"{name} was never reached by the inputs"

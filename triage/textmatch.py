@@ -66,13 +66,16 @@ class Budget:
 
 
 _CURRENT: ContextVar[Budget | None] = ContextVar("triage_textmatch_budget", default=None)
-_PER_CALL: ContextVar[float] = ContextVar("triage_textmatch_per_call", default=PER_CALL_SECONDS)
+_PER_CALL: ContextVar[tuple[float, str | None]] = ContextVar(
+    "triage_textmatch_per_call", default=(PER_CALL_SECONDS, None)
+)
 
 
 @contextmanager
-def per_call_cap(seconds: float) -> Iterator[None]:
-    """Lower (or raise) the per-call cap inside the block: tests make every pattern time out with it."""
-    token = _PER_CALL.set(seconds)
+def per_call_cap(seconds: float, *, only: str | None = None) -> Iterator[None]:
+    """Lower (or raise) the per-call cap inside the block, for every pattern or the one named
+    `only`: tests make patterns time out with it (0: the pattern gives up without running)."""
+    token = _PER_CALL.set((seconds, only))
     try:
         yield
     finally:
@@ -107,7 +110,9 @@ def note_timeout(name: str) -> None:
 
 def _timeout(pattern: str) -> float:
     budget = _CURRENT.get()
-    cap = _PER_CALL.get()
+    cap, only = _PER_CALL.get()
+    if only is not None and only != pattern:
+        cap = PER_CALL_SECONDS
     if cap <= 0:  # per_call_cap(0): no pattern may run at all (tests of every fallback)
         note_timeout(pattern)
         raise MatchTimeout(pattern, budget_spent=False)

@@ -232,6 +232,15 @@ def _our_message_ids(mail: ParsedMail, raw: bytes, our_domain: str) -> list[str]
     return [value for value in dict.fromkeys(found) if value]
 
 
+def _dsn_status(raw: bytes) -> str | None:
+    """The delivery status a bounce reports (`5.1.1`), None if none is found in time."""
+    try:
+        status = _DSN_STATUS.search(raw)
+    except textmatch.MatchTimeout:
+        return None  # the bounce is linked all the same, its status "unknown"
+    return next((group.decode("ascii") for group in status.groups() if group), None) if status else None
+
+
 def _link_bounce(
     session: Session, row: InboundMessage, mail: ParsedMail, *, settings: Settings, now: dt.datetime
 ) -> int | None:
@@ -252,11 +261,7 @@ def _link_bounce(
     )
     if reply is None:
         return None
-    try:
-        status = _DSN_STATUS.search(row.raw)
-    except textmatch.MatchTimeout:
-        status = None  # the bounce is linked all the same, its status "unknown"
-    code = next((group.decode("ascii") for group in status.groups() if group), None) if status else None
+    code = _dsn_status(row.raw)
     if code is not None and code.startswith("5") and reply.status is OutboundStatus.SENT:
         reply.status = OutboundStatus.DEAD
         reply.last_error = f"{code} bounced after delivery"
