@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import os
 import quopri
 
 import pytest
@@ -31,7 +32,8 @@ from triage.screening import screen
 from triage.verdict import judge
 
 BOUNDED = settings(
-    max_examples=40,
+    # CI-sized; for a long run: TRIAGE_HYPOTHESIS_EXAMPLES=2000 ./dev test tests/test_properties.py
+    max_examples=int(os.environ.get("TRIAGE_HYPOTHESIS_EXAMPLES", "40")),
     deadline=dt.timedelta(seconds=2),  # "bounded time": any example slower than this fails
     database=None,  # nothing written into the work tree
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
