@@ -48,6 +48,11 @@ def long_line() -> bytes:
     return _mail((unit * (65_536 // len(unit) + 1))[:65_536] + b"\r\n")
 
 
+def long_token() -> bytes:
+    """A single line of 65 KB with no space at all (an address pattern tried from every position)."""
+    return _mail(b"A" * 65_536 + b"\r\n")
+
+
 def long_line_colons() -> bytes:
     """A 65 KB line of label-like runs that a `label:` pattern would try at every position."""
     return _mail(("電話番号" * 16_384).encode("utf-8") + b"\r\n")
@@ -180,6 +185,7 @@ HOSTILE: dict[str, Callable[[], bytes]] = {
     "qp_ascii_200k": qp_ascii,
     "qp_japanese_600k": qp_japanese,
     "long_line_65k": long_line,
+    "long_token_65k": long_token,
     "long_line_labels": long_line_colons,
     "subject_3000_words": subject_words,
     "deep_nesting": deep_nesting,
