@@ -169,25 +169,24 @@ class Worker:
         )
 
     def _read(self, inbound_id: int) -> pipeline.Reading | None:
-        """Read the claimed row's mail outside any transaction; None when there is nothing to read
-        (the claim is lost, or the mail is a transport duplicate: the write transaction says so)."""
-        with self._sessions() as session:  # a short read: no write lock is taken
+        """Read the claimed row's mail before the write transaction; None when the claim is lost
+        (the write transaction says so).
+
+        The session here only reads (the row, and the Message-IDs screening asks about): no write
+        lock is taken, so on SQLite (WAL) the ingress and other writers go on meanwhile.
+        """
+        with self._sessions() as session:
             row = session.get(InboundMessage, inbound_id)
             if row is None or row.status is not InboundStatus.PROCESSING or row.claimed_by != self.name:
                 return None
-            window = self._settings.duplicate_window_days
-            if pipeline.find_transport_duplicate(session, row, window) is not None:
-                return None
-            raw = pipeline.bytes_to_parse(row)
-            envelope_to = pipeline.envelope_recipient(row, self._rules.mailboxes)
-        return pipeline.read(
-            raw,
-            envelope_to=envelope_to,
-            settings=self._settings,
-            rules=self._rules,
-            today=self._clock.today(),
-            issued_message_id=pipeline.issued_checker(self._sessions),
-        )
+            return pipeline.read(
+                pipeline.bytes_to_parse(row),
+                envelope_to=pipeline.envelope_recipient(row, self._rules.mailboxes),
+                settings=self._settings,
+                rules=self._rules,
+                today=self._clock.today(),
+                issued_message_id=pipeline.issued_checker(session),
+            )
 
     def _record_failure(self, inbound_id: int, exc: Exception, *, permanent: bool) -> ProcessResult:
         error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX]
