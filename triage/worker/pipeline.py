@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from triage import textmatch
 from triage.cases import followup
@@ -98,22 +98,15 @@ def read(
     return Reading(mail, verdict, tuple(budget.timeouts))
 
 
-def issued_checker(lookup: Session | sessionmaker[Session]) -> Callable[[str], bool]:
-    """Whether we sent a message with this Message-ID: in `lookup` if it is a session, else each
-    time in a short read-only session of its own (no write lock is taken)."""
-
-    def query(session: Session, cleaned: str) -> bool:
-        found = session.scalar(sa.select(OutboundMessage.id).where(OutboundMessage.message_id == cleaned))
-        return found is not None
+def issued_checker(session: Session) -> Callable[[str], bool]:
+    """Whether we sent a message with this Message-ID (a read: no write lock is taken)."""
 
     def issued(message_id: str) -> bool:
         cleaned = followup.clean_message_id(message_id)
         if cleaned is None:
             return False
-        if isinstance(lookup, Session):
-            return query(lookup, cleaned)
-        with lookup() as session:
-            return query(session, cleaned)
+        found = session.scalar(sa.select(OutboundMessage.id).where(OutboundMessage.message_id == cleaned))
+        return found is not None
 
     return issued
 
