@@ -492,3 +492,12 @@ def test_hits_follow_checklist_order() -> None:
 def test_detail_is_capped() -> None:
     result = with_header("List-Id", "x" * 500)
     assert len(result.hits[0].detail) <= 120
+
+
+def test_comments_nest_and_an_unclosed_one_stays() -> None:
+    from triage.screening import _strip_comments, _token
+
+    assert _token("auto-replied (a (b) c) ; x") == "auto-replied"
+    assert " ".join(_strip_comments("a (b (c) d").split()) == "a (b d"
+    deep = "(" * 50_000 + "x" + ")" * 50_000 + " auto-generated"
+    assert _token(deep) == "auto-generated"

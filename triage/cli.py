@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from triage import textmatch
 from triage.clock import SystemClock
 from triage.config import Settings
 from triage.engine.lint import lint
@@ -117,8 +118,10 @@ def _print_verdict(data: dict[str, Any]) -> None:
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     raw = _read_input(args.file, settings.max_message_bytes * 4)
     rules = _rules(settings)
-    mail = parse_mail(raw)
-    verdict = judge(mail, envelope_to=args.to, settings=settings, rules=rules, today=SystemClock().today())
+    today = SystemClock().today()
+    with textmatch.reading():  # one budget for the whole read, as in the worker
+        mail = parse_mail(raw)
+        verdict = judge(mail, envelope_to=args.to, settings=settings, rules=rules, today=today)
     data = verdict_json(verdict, rules)
     if args.reply:
         rendered = render_reply(verdict, rules, settings)

@@ -11,16 +11,21 @@ Strong signals decide on their own. Weak signals (subject words, no-reply style 
 also make the mail `ignored`, but `ScreenResult.weak_only` lets staff list and rescue such mail.
 Details are short texts for staff: header values capped at 120 characters with addresses masked,
 and for From rules only the local part.
+
+Every pattern runs under the mail's reading budget (textmatch) and is linear; comments are
+stripped in one pass, however deeply they nest, and the other comparisons need no pattern. A
+pattern that gives up all the same costs only a detail, never a decision: the value is then not
+shown, and a multipart/report whose report-type could not be read is still a report.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from triage import textmatch
 from triage.config import Settings
 from triage.parsing.model import ParsedMail
 
@@ -57,7 +62,7 @@ REPORT_PART_TYPES = frozenset(
     }
 )
 # Row 14 (weak, configurable): words a subject must *start* with, compared after NFKC and
-# case-folding. A word matches only when followed by a boundary (see _SUBJECT_TAIL), optionally
+# case-folding. A word matches only when followed by a boundary (see _subject_tail), optionally
 # after one notice suffix, so "不在のお知らせ" matches but "ログインできません（海外不在中）" and
 # "自動返信メールが届きません" do not. Being anchored at the start, a person's "Fwd: Returned
 # mail: …" or "Re: Undeliverable: …" never matches.
@@ -95,12 +100,16 @@ NOREPLY_LOCAL_PARTS: tuple[str, ...] = (
     "owner-*",
 )
 
-_COMMENT_RE = re.compile(r"\([^()]*\)")
-_ADDRESS_RE = re.compile(r"[^\s<>\"'(),;:@]+@([A-Za-z0-9.-]+)")
-_REPORT_TYPE_RE = re.compile(r";\s*report-type\s*=\s*(?:\"([^\"]*)\"|([^\s;\"]+))", re.IGNORECASE)
+# Each address masked from its local part's first character: tried only where a local part starts.
+_ADDRESS_RE = textmatch.compile(
+    r"(?<![^\s<>\"'(),;:@])[^\s<>\"'(),;:@]+@([A-Za-z0-9.-]+)", name="screening.address"
+)
+_REPORT_TYPE_RE = textmatch.compile(
+    r";\s*report-type\s*=\s*(?:\"([^\"]*)\"|([^\s;\"]+))", textmatch.IGNORECASE, name="screening.report-type"
+)
 _OPEN_BRACKETS = "[【(〔<「『"
 _CLOSE_BRACKETS = "]】)〕>」』"
-_SUBJECT_TAIL = re.compile(r"$|[\s:\-/|" + re.escape(_OPEN_BRACKETS + _CLOSE_BRACKETS) + "]")
+_SUBJECT_TAIL_CHARS = frozenset(":-/|" + _OPEN_BRACKETS + _CLOSE_BRACKETS)
 
 
 @dataclass(frozen=True)
@@ -128,10 +137,21 @@ class ScreenResult:
 
 
 def _strip_comments(value: str) -> str:
-    previous = None
-    while previous != value:  # nested comments go from the inside out
-        previous, value = value, _COMMENT_RE.sub(" ", value)
-    return value
+    """Every RFC 5322 comment, nested ones included, as one space; an unclosed `(` stays as text."""
+    if "(" not in value:
+        return value
+    out: list[str] = []
+    opened: list[int] = []  # where in `out` each open comment began
+    for ch in value:
+        if ch == "(":
+            opened.append(len(out))
+            out.append(ch)
+        elif ch == ")" and opened:
+            del out[opened.pop() :]
+            out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def _token(value: str) -> str:
@@ -142,7 +162,11 @@ def _token(value: str) -> str:
 
 def _safe(value: str) -> str:
     """A header value fit for the staff view: one line, addresses masked, capped."""
-    text = _ADDRESS_RE.sub(r"…@\1", " ".join(value.split()))
+    line = " ".join(value.split())
+    try:
+        text = _ADDRESS_RE.sub(r"…@\1", line[: DETAIL_MAX * 8])
+    except textmatch.MatchTimeout:
+        return "(value not shown: reading time limit)"
     return text if len(text) <= DETAIL_MAX else text[: DETAIL_MAX - 1] + "…"
 
 
@@ -166,6 +190,11 @@ def _fold_subject(subject: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", subject).split()).casefold()
 
 
+def _subject_tail(text: str, at: int) -> bool:
+    """The end of the text, white space or a separator at `at`: a word ends there."""
+    return at >= len(text) or text[at].isspace() or text[at] in _SUBJECT_TAIL_CHARS
+
+
 def _subject_word(subject: str, words: Iterable[str]) -> str | None:
     """The subject word `subject` starts with (optionally inside an opening bracket), if any."""
     text = _fold_subject(subject)
@@ -179,7 +208,7 @@ def _subject_word(subject: str, words: Iterable[str]) -> str | None:
         if folded.endswith(":"):
             return word
         for suffix in ("", *SUBJECT_SUFFIXES):
-            if rest.startswith(suffix) and _SUBJECT_TAIL.match(rest, len(suffix)):
+            if rest.startswith(suffix) and _subject_tail(rest, len(suffix)):
                 return word
     return None
 
@@ -263,7 +292,7 @@ def _precedence(v: _View) -> str | None:  # row 2
 
 def _auto_response_suppress(v: _View) -> str | None:  # row 3
     for raw in v.values("X-Auto-Response-Suppress"):
-        tokens = {t for t in re.split(r"[\s,]+", _token(raw)) if t}
+        tokens = {t for t in _token(raw).replace(",", " ").split() if t}
         if tokens & AUTO_RESPONSE_SUPPRESS_VALUES:
             oof = " (out-of-office)" if v.values("X-MS-Exchange-Inbox-Rules-Loop") else ""
             return f"X-Auto-Response-Suppress: {_safe(', '.join(sorted(tokens)))}{oof}"
@@ -317,7 +346,10 @@ def _dsn_report(v: _View) -> str | None:  # row 11
     if v.mail.content_type.strip().lower() != "multipart/report" and not declared:
         return None
     for ctype in declared:
-        match = _REPORT_TYPE_RE.search(_strip_comments(ctype))
+        try:
+            match = _REPORT_TYPE_RE.search(_strip_comments(ctype))
+        except textmatch.MatchTimeout:
+            return "multipart/report (report-type not read: reading time limit)"
         if match:
             report_type = (match.group(1) or match.group(2) or "").strip().lower()
             known = "" if report_type in REPORT_TYPES else " (unusual report-type)"
@@ -360,12 +392,29 @@ def _our_loop_header(v: _View) -> str | None:  # row 15
     return f"{LOOP_HEADER}: {_safe(_token(values[0]))} ({whose})"
 
 
+def _has_our_shape(mid: str, our_domain: str) -> bool:
+    """`<r.<digits>.<token>@<our domain>>` (the brackets optional), compared without a pattern."""
+    core = mid[1:] if mid.startswith("<") else mid
+    core = core[:-1] if core.endswith(">") else core
+    local, at, domain = core.rpartition("@")
+    if not at or domain.lower() != our_domain.lower():
+        return False
+    parts = local.split(".", 2)
+    return (
+        len(parts) == 3
+        and parts[0] in ("r", "R")
+        and parts[1].isascii()
+        and parts[1].isdigit()
+        and bool(parts[2])
+        and all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in parts[2])
+    )
+
+
 def _our_message_id(v: _View) -> str | None:  # row 16
-    shape = re.compile(r"<?r\.\d+\.[A-Za-z0-9_-]+@" + re.escape(v.settings.our_domain) + r">?", re.I)
     for mid in v.message_ids():
         if v.issued_message_id is not None and v.issued_message_id(mid):
             return f"Message-ID {_safe(mid)} was issued by us"
-        if shape.fullmatch(mid):
+        if _has_our_shape(mid, v.settings.our_domain):
             return f"Message-ID {_safe(mid)} has the shape of our replies"
     return None
 

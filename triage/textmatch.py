@@ -8,7 +8,9 @@ runs out raises :class:`MatchTimeout` (a ``TimeoutError``); the reader catches i
 pattern gave up, and goes on without that pattern's answer, so the whole read of one mail is
 bounded whatever the text.
 
-No other module of ``triage`` imports ``re`` or ``regex``: tests/test_textmatch.py checks it.
+No other module of ``triage`` imports ``re`` or ``regex``: tests/test_bounded_patterns.py checks it
+(with a short allowlist of modules that never see member text). :func:`per_call_cap` lowers the
+cap so tests can make every pattern time out.
 """
 
 from __future__ import annotations
@@ -64,6 +66,20 @@ class Budget:
 
 
 _CURRENT: ContextVar[Budget | None] = ContextVar("triage_textmatch_budget", default=None)
+_PER_CALL: ContextVar[tuple[float, str | None]] = ContextVar(
+    "triage_textmatch_per_call", default=(PER_CALL_SECONDS, None)
+)
+
+
+@contextmanager
+def per_call_cap(seconds: float, *, only: str | None = None) -> Iterator[None]:
+    """Lower (or raise) the per-call cap inside the block, for every pattern or the one named
+    `only`: tests make patterns time out with it (0: the pattern gives up without running)."""
+    token = _PER_CALL.set((seconds, only))
+    try:
+        yield
+    finally:
+        _PER_CALL.reset(token)
 
 
 @contextmanager
@@ -94,12 +110,34 @@ def note_timeout(name: str) -> None:
 
 def _timeout(pattern: str) -> float:
     budget = _CURRENT.get()
+    cap, only = _PER_CALL.get()
+    if only is not None and only != pattern:
+        cap = PER_CALL_SECONDS
+    if cap <= 0:  # per_call_cap(0): no pattern may run at all (tests of every fallback)
+        note_timeout(pattern)
+        raise MatchTimeout(pattern, budget_spent=False)
     if budget is None:
-        return PER_CALL_SECONDS
+        return cap
     left = budget.remaining()
     if left <= 0:
+        note_timeout(pattern)
         raise MatchTimeout(pattern, budget_spent=True)
-    return min(PER_CALL_SECONDS, left)
+    return min(cap, left)
+
+
+def _gave_up(name: str, exc: BaseException) -> MatchTimeout:
+    budget = _CURRENT.get()
+    if budget is not None:
+        note_timeout(name)
+    return MatchTimeout(name, budget_spent=budget is not None and budget.spent)
+
+
+def _run(name: str, method: Callable[..., Any], *args: Any) -> Any:
+    limit = _timeout(name)
+    try:
+        return method(*args, timeout=limit)
+    except TimeoutError as exc:
+        raise _gave_up(name, exc) from exc
 
 
 class Pattern:
@@ -123,16 +161,8 @@ class Pattern:
     def flags(self) -> int:
         return int(self._compiled.flags)
 
-    def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        limit = _timeout(self.name)
-        try:
-            return method(*args, timeout=limit, **kwargs)
-        except TimeoutError as exc:
-            budget = _CURRENT.get()
-            spent = budget is not None and budget.spent
-            if budget is not None:
-                note_timeout(self.name)
-            raise MatchTimeout(self.name, budget_spent=spent) from exc
+    def _call(self, method: Callable[..., Any], *args: Any) -> Any:
+        return _run(self.name, method, *args)
 
     def search(self, text: str, pos: int = 0, endpos: int | None = None) -> regex.Match[str] | None:
         end = len(text) if endpos is None else endpos
@@ -161,10 +191,7 @@ class Pattern:
                 if time.monotonic() - started > limit:
                     raise TimeoutError
         except TimeoutError as exc:
-            budget = _CURRENT.get()
-            if budget is not None:
-                note_timeout(self.name)
-            raise MatchTimeout(self.name, budget_spent=budget is not None and budget.spent) from exc
+            raise _gave_up(self.name, exc) from exc
         return out
 
     def findall(self, text: str, pos: int = 0, endpos: int | None = None) -> list[Any]:
@@ -188,7 +215,35 @@ class Pattern:
         return f"textmatch.Pattern({self._compiled.pattern!r})"
 
 
+class BytesPattern:
+    """A compiled pattern over raw mail bytes (headers before decoding, a bounce's text)."""
+
+    __slots__ = ("_compiled", "name")
+
+    def __init__(self, compiled: regex.Pattern[bytes], name: str | None = None) -> None:
+        self._compiled = compiled
+        self.name = name or compiled.pattern[:40].decode("ascii", "replace")
+
+    def search(self, data: bytes, pos: int = 0, endpos: int | None = None) -> regex.Match[bytes] | None:
+        end = len(data) if endpos is None else endpos
+        result: regex.Match[bytes] | None = _run(self.name, self._compiled.search, data, pos, end)
+        return result
+
+    def findall(self, data: bytes, pos: int = 0, endpos: int | None = None) -> list[Any]:
+        end = len(data) if endpos is None else endpos
+        result: list[Any] = _run(self.name, self._compiled.findall, data, pos, end)
+        return result
+
+    def sub(self, repl: bytes | Callable[[regex.Match[bytes]], bytes], data: bytes, count: int = 0) -> bytes:
+        result: bytes = _run(self.name, self._compiled.sub, repl, data, count)
+        return result
+
+    def __repr__(self) -> str:
+        return f"textmatch.BytesPattern({self._compiled.pattern!r})"
+
+
 _COMPILED: dict[tuple[str, int], Pattern] = {}
+_COMPILED_BYTES: dict[tuple[bytes, int], BytesPattern] = {}
 
 
 def compile(source: str, flags: int = 0, *, name: str | None = None) -> Pattern:
@@ -201,8 +256,22 @@ def compile(source: str, flags: int = 0, *, name: str | None = None) -> Pattern:
     return found
 
 
+def compile_bytes(source: bytes, flags: int = 0, *, name: str | None = None) -> BytesPattern:
+    """Like :func:`compile`, for patterns over raw bytes."""
+    key = (source, flags)
+    found = _COMPILED_BYTES.get(key)
+    if found is None:
+        found = BytesPattern(regex.compile(source, flags), name)
+        _COMPILED_BYTES[key] = found
+    return found
+
+
 def escape(text: str) -> str:
     return str(regex.escape(text))
+
+
+def escape_bytes(data: bytes) -> bytes:
+    return bytes(regex.escape(data))
 
 
 # Module-level shortcuts for one-off patterns (compiled once, cached).

@@ -81,3 +81,29 @@ def test_default_is_ja() -> None:
 
 def test_japanese_form_only_is_ja() -> None:
     assert text_language(JAPANESE_FORM, "Cannot log in") == "ja"
+
+
+def test_form_lines_as_the_pattern_read_them() -> None:
+    # `^[ \t\u3000]*(?:[bullets]|[^:：\n]{1,30}[:：])`, which lets the indent stand for the label.
+    from triage.engine.language import _is_form_line
+
+    assert _is_form_line("\u3000：x")
+    assert not _is_form_line("：x")
+    assert _is_form_line("  label: value")
+    assert _is_form_line("  " + "a" * 30 + ":")
+    assert not _is_form_line("a" * 31 + ":")
+    assert _is_form_line("\u3000・name")
+
+
+def test_latin_words_are_runs_of_two_ascii_letters() -> None:
+    from triage.engine.language import _latin_words
+
+    assert _latin_words("abc1de f ｇｈ ij_kl") == ["abc", "de", "ij", "kl"]
+
+
+def test_a_65_kb_token_is_read_in_linear_time() -> None:
+    import time
+
+    started = time.process_time()
+    assert text_language("a:" * 32_768 + "\nHello, I cannot log in to my account.") == "en"
+    assert time.process_time() - started < 0.5  # was 17 s: `\S+@\S+` from every position

@@ -52,3 +52,15 @@ def test_outlook_reply_header_marked_quoted() -> None:
 
 def test_unbalanced_markup_tolerated() -> None:
     assert lines("<p>山田<b>太郎</p></div></span>電話") == ["山田太郎", "電話"]
+
+
+def test_a_lone_less_than_is_text() -> None:
+    assert html_to_text("<p>a < b and 3<4</p><p>x</p>") == "a < b and 3<4\n\nx"
+
+
+def test_markup_left_open_at_the_end_is_text() -> None:
+    assert html_to_text("<p>price</p></</<!") == "price\n</</<!"
+
+
+def test_end_tags_of_unopened_names_change_nothing() -> None:
+    assert html_to_text("<blockquote><div>q</div>" + "</x>" * 3 + "</blockquote><p>own</p>") == "> q\n\nown"

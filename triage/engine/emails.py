@@ -4,16 +4,20 @@ Syntax is checked by ``email_validator`` (no DNS is ever queried); the faults me
 make are recognised first so the reply can name them in Japanese and English. Legacy docomo/au
 local parts (``taro..yamada@docomo.ne.jp``, ``taro.@ezweb.ne.jp``) are accepted on carrier
 domains. A probable typo of a common domain is *suggested*, never rewritten.
+
+Should the reading budget run out, the faults are not named: ``email_validator`` alone decides.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import unicodedata
 from dataclasses import dataclass
 
 import email_validator
-import regex
+
+from triage import textmatch
 
 CARRIER_DOMAINS = frozenset(
     {
@@ -63,10 +67,13 @@ COMMON_DOMAINS: tuple[str, ...] = (
     "rakuten.jp",
 )
 # The legacy carrier local part: dots anywhere, including ".." and a trailing dot.
-_RELAXED_LOCAL = regex.compile(r"[A-Za-z0-9._\-+/?!#$%&'*=^`{|}~]+")
-_AT_WORDS = regex.compile(r"\(at\)|\[at\]|<at>|アットマーク|\s+at\s+", regex.IGNORECASE)
+_RELAXED_LOCAL = textmatch.compile(r"[A-Za-z0-9._\-+/?!#$%&'*=^`{|}~]+", name="emails.relaxed-local")
+# `\s+at` tried only where a run of blanks starts (inside a run it would be retried per blank).
+_AT_WORDS = textmatch.compile(
+    r"\(at\)|\[at\]|<at>|アットマーク|(?<!\s)\s+at\s", textmatch.IGNORECASE, name="emails.at-words"
+)
 _JA_DOT_LIKE = "。．、"
-_LOOKALIKE_SCRIPTS = regex.compile(r"[\p{Cyrillic}\p{Greek}]")
+_LOOKALIKE_SCRIPTS = textmatch.compile(r"[\p{Cyrillic}\p{Greek}]", name="emails.lookalike")
 
 
 @dataclass(frozen=True)
@@ -86,11 +93,13 @@ def _bad(reason_ja: str, reason_en: str, suggestion: str | None = None) -> Email
 def clean_candidate(value: str) -> str:
     """NFKC, ``mailto:`` and a sentence-final period removed (``…@outlook.com.``)."""
     text = unicodedata.normalize("NFKC", value).strip()
-    text = str(regex.sub(r"^mailto:", "", text, flags=regex.IGNORECASE))
+    if text[:7].lower() == "mailto:":
+        text = text[7:]
     text = text.strip("<>").strip()
     return text.rstrip(".").strip()
 
 
+@functools.lru_cache(maxsize=1024)  # difflib is slow, and one mail may repeat a domain thousands of times
 def suggest_domain(domain: str, known: tuple[str, ...] = COMMON_DOMAINS) -> str | None:
     """A common domain that ``domain`` is probably a typo of (gmail.con → gmail.com), else None."""
     domain = domain.lower()
@@ -132,7 +141,7 @@ def _syntax_fault(address: str) -> EmailCheck | None:
             "The address contains more than one '@'. Please write each address separately.",
         )
     local, _, domain = address.partition("@")
-    if regex.search(r"\s", address):
+    if any(ch.isspace() for ch in address):
         return _bad(
             "メールアドレスの途中に空白が入っています。空白を入れずにお書きください。",
             "There is a space inside the e-mail address. Please write it without spaces.",
@@ -173,6 +182,21 @@ def _syntax_fault(address: str) -> EmailCheck | None:
 
 def check_email(value: str, known_domains: tuple[str, ...] = COMMON_DOMAINS) -> EmailCheck:
     """Check one address as written; valid ones come back lower-cased, with a typo suggestion."""
+    try:
+        return _check(value, known_domains)
+    except textmatch.MatchTimeout:
+        textmatch.note_timeout("emails: checked by email_validator alone")
+    address = clean_candidate(value)
+    error = _library_error(address)
+    if error is not None:
+        return _bad(
+            "メールアドレスの形式が正しくありません。ご確認のうえ、もう一度お書きください。",
+            f"The e-mail address is not valid ({error.rstrip('.')}). Please check it and send it again.",
+        )
+    return EmailCheck(address.lower())
+
+
+def _check(value: str, known_domains: tuple[str, ...]) -> EmailCheck:
     address = clean_candidate(value)
     fault = _syntax_fault(address)
     if fault is not None:

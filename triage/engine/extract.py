@@ -29,6 +29,9 @@ from triage.engine.text import Line, light_normalise, split_lines
 __all__ = ["Candidate", "Considered", "Extraction", "Found", "Invalid", "extract", "light_normalise"]
 
 _NAME_FIELDS = frozenset({"name_kanji", "name_kana"})
+MAX_LINES = (
+    2000  # lines of one mail the engine reads (the parser already cuts the text at 200,000 characters)
+)
 MIN_LABELLED = 3  # with fewer labelled values, unlabelled answers may follow the FAQ's order
 
 
@@ -61,6 +64,9 @@ def extract(
 ) -> Extraction:
     with textmatch.reading() as budget:
         lines = split_lines(text)
+        if len(lines) > MAX_LINES:  # no member writes more; a machine-made flood is read in part
+            textmatch.note_timeout(f"only the first {MAX_LINES} lines read")
+            lines = lines[:MAX_LINES]
         corrections: set[int] = _guard("corrections", lambda: detectors.correction_lines(lines, rules), set())
         reader = Reader(lines, rules, labels_for(rules, mailbox), corrections, text)
         _guard("labels", reader.read, None)

@@ -182,6 +182,12 @@ def for_report(value: str, *, keep_punctuation: bool = False) -> str:
 _CACHED_LENGTH = 256
 
 
+def forget() -> None:
+    """Drop the remembered values (a test that makes each pattern give up needs them to run)."""
+    _for_report_cached.cache_clear()
+    _is_placeholder_cached.cache_clear()
+
+
 def _out_of_time() -> bool:
     """Nothing computed once the mail's budget is spent is remembered (it may be a step short)."""
     budget = textmatch.current_budget()

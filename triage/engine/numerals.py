@@ -1,8 +1,13 @@
-"""Kanji numerals (二〇〇〇, 五十五, 千九百九十) to Arabic digits."""
+"""Kanji numerals (二〇〇〇, 五十五, 千九百九十) to Arabic digits.
+
+A run of numerals is tried once, from its first character and without giving characters back
+(a run of 65,000 numerals followed by no counter would otherwise be retried from every one of
+them). Should the reading budget run out, the text is left as written.
+"""
 
 from __future__ import annotations
 
-import regex
+from triage import textmatch
 
 _DIGITS = {
     "〇": 0,
@@ -20,7 +25,6 @@ _DIGITS = {
 }
 _UNITS = {"十": 10, "百": 100, "千": 1000}
 KANJI_NUMERAL_CHARS = "".join(_DIGITS) + "".join(_UNITS)
-_RUN = regex.compile(f"[{KANJI_NUMERAL_CHARS}]+")
 
 
 def kanji_to_int(text: str) -> int | None:
@@ -48,12 +52,19 @@ def replace_kanji_numerals(text: str, *, before: str) -> str:
     a numeral character (一郎, 千葉) are left alone. A run of ○ only is a mask, not a zero.
     """
 
-    def convert(match: regex.Match[str]) -> str:
+    def convert(match: textmatch.Match[str]) -> str:
         run: str = match.group()
         if set(run) <= {"○"}:
             return run
         number = kanji_to_int(run)
         return run if number is None else str(number)
 
-    pattern = regex.compile(f"[{KANJI_NUMERAL_CHARS}]+(?=\\s*[{regex.escape(before)}])")
-    return str(pattern.sub(convert, text))
+    numeral = f"[{KANJI_NUMERAL_CHARS}]"
+    pattern = textmatch.compile(
+        f"(?<!{numeral}){numeral}++(?=\\s*[{textmatch.escape(before)}])", name="numerals.counted-run"
+    )
+    try:
+        return pattern.sub(convert, text)
+    except textmatch.MatchTimeout:
+        textmatch.note_timeout("numerals: kanji numerals left as written")
+        return text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-import regex
+from triage import textmatch
 
 # (canonical name with its suffix, romaji without the suffix)
 PREFECTURES: tuple[tuple[str, str], ...] = (
@@ -78,13 +78,21 @@ def _fold_romaji(word: str) -> str:
 
 
 _BY_ROMAJI = {_fold_romaji(romaji): name for name, romaji in PREFECTURES}
-_ROMAJI_SUFFIX = regex.compile(
-    r"[\s\-]*(?:prefecture|pref\.?|metropolis|metropolitan|-?(?:ken|fu|to))$", regex.IGNORECASE
+# Tried only where a run of blanks and dashes starts (from inside a run it is retried per character).
+_ROMAJI_SUFFIX = textmatch.compile(
+    r"(?<![\s\-])[\s\-]*(?:prefecture|pref\.?|metropolis|metropolitan|-?(?:ken|fu|to))$",
+    textmatch.IGNORECASE,
+    name="prefectures.romaji-suffix",
 )
-_CITY_SUFFIX = regex.compile(r"[\s\-](?:shi|ku|city|cho|machi|gun|mura|son|ward)\b", regex.IGNORECASE)
-_POSTAL_AND_COUNTRY = regex.compile(
-    r"^\s*(?:(?:〒|postal\s*code:?|zip:?)?\s*[0-9]{3}-?[0-9]{4}|日本国?|japan,?)\s*", regex.IGNORECASE
+_CITY_SUFFIX = textmatch.compile(
+    r"[\s\-](?:shi|ku|city|cho|machi|gun|mura|son|ward)\b", textmatch.IGNORECASE, name="prefectures.city"
 )
+_POSTAL_AND_COUNTRY = textmatch.compile(
+    r"\s*(?:(?:〒|postal\s*code:?|zip:?)?\s*[0-9]{3}-?[0-9]{4}|日本国?|japan,?)\s*",
+    textmatch.IGNORECASE,
+    name="prefectures.postal-country",
+)
+_LONG_DIGIT_RUN = textmatch.compile(r"[0-9\-]{3,}", name="prefectures.digit-run")
 
 
 def _from_romaji_word(word: str) -> str | None:
@@ -107,6 +115,15 @@ def _from_romaji_word(word: str) -> str | None:
 
 
 def find_prefecture(value: str) -> str | None:
+    """See :func:`_find_prefecture`; None too when the reading budget ran out (noted)."""
+    try:
+        return _find_prefecture(value)
+    except textmatch.MatchTimeout:
+        textmatch.note_timeout("prefectures: not read")
+        return None
+
+
+def _find_prefecture(value: str) -> str | None:
     """The canonical prefecture named by ``value`` (a prefecture or a full address), else None.
 
     Japanese: the value must start with a prefecture (after a 〒 postal code); a bare name
@@ -116,11 +133,10 @@ def find_prefecture(value: str) -> str | None:
     English address, read from the end (…, Kita-ku, Osaka 530-0001, Japan).
     """
     text = value.strip()
-    while True:
-        stripped = _POSTAL_AND_COUNTRY.sub("", text, count=1).strip()
-        if stripped == text:
-            break
-        text = stripped
+    start = 0  # past every leading postal code and country name, in one pass
+    while (prefix := _POSTAL_AND_COUNTRY.match(text, start)) is not None and prefix.end() > start:
+        start = prefix.end()
+    text = text[start:].strip()
     for name in _NAMES_LONGEST_FIRST:
         if not text.startswith(name):
             continue
@@ -129,9 +145,9 @@ def find_prefecture(value: str) -> str | None:
             return name
         if not rest or rest[0] in " 、,":
             return _BY_BARE[name]
-    if regex.search(r"[a-z]", text, regex.IGNORECASE):
-        for part in reversed(regex.split(r"[,、\n]", text)):
-            words = regex.sub(r"[0-9\-]{3,}", " ", part).strip()
+    if any("a" <= ch <= "z" for ch in text.lower()):
+        for part in reversed(text.replace("、", ",").replace("\n", ",").split(",")):
+            words = _LONG_DIGIT_RUN.sub(" ", part).strip()
             if words.casefold() in {"japan", "jp", ""}:
                 continue
             found = _from_romaji_word(words)

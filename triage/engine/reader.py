@@ -28,6 +28,9 @@ _NOT_A_VALUE_LINE = textmatch.compile(r"^(?:[・･•●○◆◇■□▼▽�
 # The rest of a line that extends its label up to a later separator: `Plus member ID starting with E: …`.
 _LABEL_TAIL = textmatch.compile(r"^(?P<tail>[^:=→0-9@]{1,48}?)(?:[ ]?[:=→]|[ ][-–—][ ])[ ]?(?P<rest>.*)$")
 _BULLETS_AT_START = textmatch.compile(r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※*+>＞»〇◯-][ ]?)+")
+_DIGIT_OUTSIDE_BRACKETS = textmatch.compile(
+    r"@|[0-9](?![^(（\[【]*[)）\]】])(?![0-9]*[ ]?(?:桁|文字|digits?|characters?|chars?))"
+)
 _LABEL_ALONE = textmatch.compile(
     r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※*+>＞»〇◯-][ ]?)*"
     r"(?P<label>(?:[^:=→|0-9@()（）【】「」。、,.]|[(（][^()（）]{0,16}[)）]){2,24})[ ]?[:]?$"
@@ -178,8 +181,8 @@ class Reader:
         sep = match.group("sep") or match.group("bsep") or match.group("dsep") or ""
         if not label.strip() or not (sep or match.group("blabel")):
             return None
-        if len(label) > 40 or label.count(" ") > 6:
-            return None
+        if len(label) > 40 or label.count(" ") > 6 or _DIGIT_OUTSIDE_BRACKETS.search(label):
+            return None  # a label names a field; a sentence with a number in it is no label
         target = self.labels.classify(label)
         if not target:
             return None

@@ -199,7 +199,8 @@ def _combined(patterns: tuple[textmatch.Pattern, ...]) -> textmatch.Pattern | No
     key = tuple(pattern.pattern for pattern in patterns)
     if key not in _COMBINED:
         parts = [f"(?i:{p[4:]})" if p.startswith("(?i)") else f"(?:{p})" for p in key]
-        _COMBINED[key] = textmatch.compile("|".join(parts), textmatch.VERSION1) if parts else None
+        combined = textmatch.compile("|".join(parts), textmatch.VERSION1, name="not_given") if parts else None
+        _COMBINED[key] = combined
     return _COMBINED[key]
 
 

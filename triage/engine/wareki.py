@@ -6,6 +6,9 @@ Western (19900102, 1990/1/2, 1990年1月2日, 1995-03-05), wareki (平成2年1�
 order English mails use) when the first number is at most 12, and day/month/year when it is
 greater than 12. A year written with fewer than four digits and no era (``90/1/2``, ``900102``)
 is not a date at all: the century is a guess we do not make.
+
+Each pattern starts only where an era, a month name or a run of digits starts, so the search is
+linear in the text. Should the reading budget run out, no date is found (and the notes say so).
 """
 
 from __future__ import annotations
@@ -15,8 +18,7 @@ import datetime
 import unicodedata
 from dataclasses import dataclass
 
-import regex
-
+from triage import textmatch
 from triage.engine.numerals import replace_kanji_numerals
 
 
@@ -83,25 +85,27 @@ _EN_DAY = r"(?P<d>[0-9]{1,2})(?:st|nd|rd|th)?"
 
 # Each pattern has named groups: era (optional), y, m, d; or mon for English month names.
 _PATTERNS = tuple(
-    regex.compile(p, regex.IGNORECASE)
-    for p in (
-        # 平成2年1月2日, 平成元年1月8日, 昭和55年01月15日生まれ
-        rf"(?P<era>{_ERA_NAME})\s*(?P<y>元|[0-9]{{1,2}})\s*年\s*(?P<m>[0-9]{{1,2}})\s*月\s*(?P<d>[0-9]{{1,2}}){_NA}",
-        # H2.1.2, H02/01/02, 平成2.1.2, h元.1.8
-        rf"(?:(?<![a-z])(?P<era>{_ERA_LETTER})|(?P<era>{_ERA_NAME}))\s?(?P<y>元|[0-9]{{1,2}})"
-        rf"(?:{_SEP}|\s*年\s*)(?P<m>[0-9]{{1,2}})(?:{_SEP}|\s*月\s*)(?P<d>[0-9]{{1,2}}){_NA}",
-        # S550115, 平成020102
-        rf"(?:(?<![a-z])(?P<era>{_ERA_LETTER})|(?P<era>{_ERA_NAME}))(?P<y>[0-9]{{2}})(?P<m>[0-9]{{2}})(?P<d>[0-9]{{2}}){_NA}",
-        # 1990年1月2日, 1990/1/2, 1990-01-02, 1990.1.2, 1990 1 2
-        rf"{_NB}(?P<y>[0-9]{{4}})(?:{_SEP}|\s*年\s*|\s)(?P<m>[0-9]{{1,2}})(?:{_SEP}|\s*月\s*|\s)(?P<d>[0-9]{{1,2}}){_NA}",
-        # 19900102
-        rf"{_NB}(?P<y>[0-9]{{4}})(?P<m>[0-9]{{2}})(?P<d>[0-9]{{2}}){_NA}",
-        # March 5, 1995 / Mar. 5th 1995
-        rf"(?<![a-z]){_EN_MONTH}\s*{_EN_DAY},?\s*(?P<y>[0-9]{{4}}){_NA}",
-        # 5 March 1995 / 5th of March, 1995 / 05-Mar-1995
-        rf"{_NB}{_EN_DAY}(?:\s*of)?[\s\-/]*{_EN_MONTH},?[\s\-/]*(?P<y>[0-9]{{4}}){_NA}",
-        # 03/05/1995 (see the module docstring for the order)
-        rf"{_NB}(?P<a>[0-9]{{1,2}}){_SEP}(?P<b>[0-9]{{1,2}}){_SEP}(?P<y>[0-9]{{4}}){_NA}",
+    textmatch.compile(p, textmatch.IGNORECASE, name=f"wareki.date-{number}")
+    for number, p in enumerate(
+        (
+            # 平成2年1月2日, 平成元年1月8日, 昭和55年01月15日生まれ
+            rf"(?P<era>{_ERA_NAME})\s*(?P<y>元|[0-9]{{1,2}})\s*年\s*(?P<m>[0-9]{{1,2}})\s*月\s*(?P<d>[0-9]{{1,2}}){_NA}",
+            # H2.1.2, H02/01/02, 平成2.1.2, h元.1.8
+            rf"(?:(?<![a-z])(?P<era>{_ERA_LETTER})|(?P<era>{_ERA_NAME}))\s?(?P<y>元|[0-9]{{1,2}})"
+            rf"(?:{_SEP}|\s*年\s*)(?P<m>[0-9]{{1,2}})(?:{_SEP}|\s*月\s*)(?P<d>[0-9]{{1,2}}){_NA}",
+            # S550115, 平成020102
+            rf"(?:(?<![a-z])(?P<era>{_ERA_LETTER})|(?P<era>{_ERA_NAME}))(?P<y>[0-9]{{2}})(?P<m>[0-9]{{2}})(?P<d>[0-9]{{2}}){_NA}",
+            # 1990年1月2日, 1990/1/2, 1990-01-02, 1990.1.2, 1990 1 2
+            rf"{_NB}(?P<y>[0-9]{{4}})(?:{_SEP}|\s*年\s*|\s)(?P<m>[0-9]{{1,2}})(?:{_SEP}|\s*月\s*|\s)(?P<d>[0-9]{{1,2}}){_NA}",
+            # 19900102
+            rf"{_NB}(?P<y>[0-9]{{4}})(?P<m>[0-9]{{2}})(?P<d>[0-9]{{2}}){_NA}",
+            # March 5, 1995 / Mar. 5th 1995
+            rf"(?<![a-z]){_EN_MONTH}\s*{_EN_DAY},?\s*(?P<y>[0-9]{{4}}){_NA}",
+            # 5 March 1995 / 5th of March, 1995 / 05-Mar-1995
+            rf"{_NB}{_EN_DAY}(?:\s*of)?[\s\-/]*{_EN_MONTH},?[\s\-/]*(?P<y>[0-9]{{4}}){_NA}",
+            # 03/05/1995 (see the module docstring for the order)
+            rf"{_NB}(?P<a>[0-9]{{1,2}}){_SEP}(?P<b>[0-9]{{1,2}}){_SEP}(?P<y>[0-9]{{4}}){_NA}",
+        )
     )
 )
 
@@ -111,9 +115,9 @@ def _prepare(text: str) -> str:
     return replace_kanji_numerals(text, before="年月日")
 
 
-def _find(text: str) -> regex.Match[str] | None:
+def _find(text: str) -> textmatch.Match[str] | None:
     """The earliest date-like match in ``text`` (the longest one at that position)."""
-    best: regex.Match[str] | None = None
+    best: textmatch.Match[str] | None = None
     for pattern in _PATTERNS:
         match = pattern.search(text)
         if match is None:
@@ -123,7 +127,7 @@ def _find(text: str) -> regex.Match[str] | None:
     return best
 
 
-def _fields(match: regex.Match[str]) -> tuple[Era | None, int, int, int]:
+def _fields(match: textmatch.Match[str]) -> tuple[Era | None, int, int, int]:
     """(era, year as written, month, day) from a match of any pattern."""
     groups = match.groupdict()
     era = _ERA_BY_KEY[groups["era"]] if groups.get("era") else None
@@ -144,7 +148,11 @@ def parse_date(text: str, today: datetime.date) -> DateParse | None:
     A found date is valid (``value`` set) or invalid (``value`` None, member-facing reasons).
     Dates outside their era (昭和64年1月8日, 平成31年5月1日) are converted and flagged.
     """
-    match = _find(_prepare(text))
+    try:
+        match = _find(_prepare(text))
+    except textmatch.MatchTimeout:
+        textmatch.note_timeout("wareki: no date read")
+        return None
     if match is None:
         return None
     era, year_written, month, day = _fields(match)

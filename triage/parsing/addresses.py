@@ -3,21 +3,28 @@
 Never `email.utils.parseaddr` (CVE-2023-27043 reads `alice@x <bob@y>` as alice@x). A value that
 ends in an angle-bracket address has that address: it is what mail clients reply to. Other values
 go through `email.headerregistry`, whose defects mark the From as ambiguous.
+
+The stdlib's structural parser is slow on long values (quadratic on runs of quotes) and
+recurses once per nested comment, so it sees at most ADDRESS_CHARS of a value (cut after an
+address), and a value it fails on is a defect, not a crash. The patterns are linear (each tried
+only from a `<`). Should the reading budget run out, a From or Return-Path has no address (and
+the From is ambiguous: never evidence of identity), and a list of message ids is empty.
 """
 
 from __future__ import annotations
 
-import re
 from email.errors import HeaderParseError
 from email.headerregistry import HeaderRegistry
 
+from triage import textmatch
 from triage.parsing.headers import decode_header
 from triage.parsing.model import Address
 
 _REGISTRY = HeaderRegistry()
-_TRAILING_ANGLE = re.compile(r"<\s*([^<>\s]*)\s*>\s*$")
-_MSGID = re.compile(r"<[^<>\s]{1,998}>")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+ADDRESS_CHARS = 4096  # a To or Cc longer than this lists hundreds of recipients; the rest is not read
+_TRAILING_ANGLE = textmatch.compile(r"<\s*([^<>\s]*)\s*>\s*$", name="addresses.trailing-angle")
+_MSGID = textmatch.compile(r"<[^<>\s]{1,998}>", name="addresses.message-id")
+_CONTROL = dict.fromkeys([*range(0x20), 0x7F])
 
 
 def _ascii_view(raw: str) -> str:
@@ -26,7 +33,8 @@ def _ascii_view(raw: str) -> str:
 
 
 def _unfold(raw: str) -> str:
-    return re.sub(r"\r?\n[ \t]*", " ", raw).strip()
+    lines = raw.replace("\r\n", "\n").split("\n")
+    return " ".join([lines[0], *(line.lstrip(" \t") for line in lines[1:])]).strip()
 
 
 def _clean_display(raw: str) -> str:
@@ -41,15 +49,20 @@ def parse_address_list(raw: str) -> tuple[list[Address], bool]:
     value = _unfold(raw)
     if not value:
         return [], True
+    cut = len(value) > ADDRESS_CHARS
+    if cut:
+        value = value[: max(value.rfind(",", 0, ADDRESS_CHARS), 0)] or value[:ADDRESS_CHARS]
     try:
         header = _REGISTRY("to", _ascii_view(value))
-    except (HeaderParseError, IndexError, ValueError, TypeError):
+    except (HeaderParseError, IndexError, ValueError, TypeError, AttributeError, RecursionError):
+        # The stdlib parser fails in several ways on hostile values (e.g. `:;:;` raises
+        # AttributeError in 3.11): no address, and the From counts as ambiguous.
         return [], True
-    defects = bool(header.defects)
+    defects = bool(header.defects) or cut
     found: list[Address] = []
     for group in header.groups:  # type: ignore[attr-defined]
         for addr in group.addresses:
-            spec = _CONTROL.sub("", addr.addr_spec or "")
+            spec = (addr.addr_spec or "").translate(_CONTROL)
             if spec and spec != "<>":
                 found.append(Address(display_name=addr.display_name or "", addr=spec))
     return found, defects
@@ -58,9 +71,13 @@ def parse_address_list(raw: str) -> tuple[list[Address], bool]:
 def parse_from(raw: str) -> tuple[Address | None, bool]:
     """The From address and whether it is ambiguous (defects, several addresses, none)."""
     value = _unfold(raw)
-    match = _TRAILING_ANGLE.search(value)
+    try:
+        match = _TRAILING_ANGLE.search(value) if "<" in value else None
+    except textmatch.MatchTimeout:
+        textmatch.note_timeout("addresses: From not read")
+        return None, True
     if match:
-        spec = _CONTROL.sub("", match.group(1))
+        spec = match.group(1).translate(_CONTROL)
         if not spec:
             return None, True
         display = _clean_display(value[: match.start()])
@@ -78,11 +95,19 @@ def parse_from(raw: str) -> tuple[Address | None, bool]:
 def parse_return_path(raw: str) -> str:
     """`<>` is the null reverse path (""); otherwise the address without brackets."""
     value = _unfold(raw)
-    match = _TRAILING_ANGLE.search(value)
+    try:
+        match = _TRAILING_ANGLE.search(value) if "<" in value else None
+    except textmatch.MatchTimeout:
+        textmatch.note_timeout("addresses: Return-Path read without its pattern")
+        return value.strip().strip("<>").strip().translate(_CONTROL)
     spec = match.group(1) if match else value.strip()
-    return _CONTROL.sub("", spec)
+    return spec.translate(_CONTROL)
 
 
 def message_ids(raw: str) -> tuple[str, ...]:
     """Every `<id>` token of a Message-ID, In-Reply-To or References field, in order."""
-    return tuple(_MSGID.findall(_unfold(raw)))
+    try:
+        return tuple(_MSGID.findall(_unfold(raw))) if "<" in raw else ()
+    except textmatch.MatchTimeout:
+        textmatch.note_timeout("addresses: message ids not read")
+        return ()

@@ -8,26 +8,32 @@ before decoding, whatever their B/Q encoding; the white space between adjacent w
 dropped. A word that cannot be decoded (cut short, bad base64) stays as literal text. Raw 8-bit
 bytes (surrogate-escaped by compat32) and raw JIS escapes go through `decode_bytes(data, None)`.
 The result never contains NUL, CR or LF.
+
+Every pattern here is linear (each encoded word is tried only from `=?` and stops at the next
+`?`) and runs under the mail's reading budget; should it run out, the value is kept as literal
+text, undecoded words and all, and the reader's notes say so.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import re
 from typing import Final
 
+from triage import textmatch
 from triage.parsing.charsets import decode_bytes
 
 __all__ = ["decode_header", "decode_header_with_how"]
 
-_FOLD: Final = re.compile(r"(?:\r\n|\r|\n)([ \t])")
-_ENCODED_WORD: Final = re.compile(r"=\?([^?\s*]*)(?:\*[^?\s]*)?\?([BbQq])\?([^?]*)\?=")
-_WHITE: Final = re.compile(r"[ \t]*")
-_Q_ESCAPE: Final = re.compile(rb"=([0-9A-Fa-f]{2})")
-_B_CHUNK: Final = re.compile(r"[A-Za-z0-9+/]+=*")
-_B_TEXT: Final = re.compile(r"[A-Za-z0-9+/=\s]*")
-_DROP: Final = re.compile("[\x00\r\n]")
+_FOLD: Final = textmatch.compile(r"(?:\r\n|\r|\n)([ \t])", name="headers.fold")
+_ENCODED_WORD: Final = textmatch.compile(
+    r"=\?([^?\s*]*)(?:\*[^?\s]*)?\?([BbQq])\?([^?]*)\?=", name="headers.encoded-word"
+)
+_WHITE: Final = textmatch.compile(r"[ \t]*", name="headers.white")
+_Q_ESCAPE: Final = textmatch.compile_bytes(rb"=([0-9A-Fa-f]{2})", name="headers.q-escape")
+_B_CHUNK: Final = textmatch.compile(r"[A-Za-z0-9+/]+=*", name="headers.b-chunk")
+_B_TEXT: Final = textmatch.compile(r"[A-Za-z0-9+/=\s]*", name="headers.b-text")
+_DROP: Final = str.maketrans("", "", "\x00\r\n")
 
 
 def _to_bytes(text: str) -> bytes:
@@ -83,9 +89,20 @@ def decode_header_with_how(raw: str) -> tuple[str, str]:
     """Decode a raw header value; returns (text, how). Never raises.
 
     `how` is "ascii" when nothing needed decoding, else the `decode_bytes` paths of the decoded
-    pieces, in order, without repeats, joined with "," (e.g. "utf-8", "jis,sniff:cp932").
+    pieces, in order, without repeats, joined with "," (e.g. "utf-8", "jis,sniff:cp932"); it is
+    "literal" when the reading budget ran out and the value was kept undecoded.
     """
-    text = _FOLD.sub(r"\1", raw)
+    try:
+        return _decode(raw)
+    except textmatch.MatchTimeout:
+        textmatch.note_timeout("headers: value kept undecoded")
+        unfolded = raw.replace("\r\n", "").replace("\r", "").replace("\n", "")
+        text, _ = _literal(unfolded)
+        return text.translate(_DROP).strip(" \t"), "literal"
+
+
+def _decode(raw: str) -> tuple[str, str]:
+    text = _FOLD.sub(r"\1", raw) if "\n" in raw or "\r" in raw else raw
     pieces: list[str] = []
     hows: list[str] = []
 
@@ -107,7 +124,7 @@ def decode_header_with_how(raw: str) -> tuple[str, str]:
 
     pos = 0
     previous_end = -1  # end of the last encoded word, when only white space may follow
-    for match in _ENCODED_WORD.finditer(text):
+    for match in _ENCODED_WORD.finditer(text) if "=?" in text else ():
         charset, encoding, payload = match.group(1), match.group(2), match.group(3)
         if encoding in "Bb":
             data = _b_decode(payload)
@@ -127,7 +144,7 @@ def decode_header_with_how(raw: str) -> tuple[str, str]:
         pos = previous_end = match.end()
     flush_run()
     add(*_literal(text[pos:]))
-    result = _DROP.sub("", "".join(pieces)).strip(" \t")
+    result = "".join(pieces).translate(_DROP).strip(" \t")
     return result, ",".join(hows) or "ascii"
 
 

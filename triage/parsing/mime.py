@@ -9,15 +9,14 @@ parts, the length of the member's text.
 
 from __future__ import annotations
 
-import email
+import dataclasses
 import logging
-import re
-from dataclasses import dataclass
 from email.message import Message
 
 import mailparser
 from mailparser.exceptions import MailParserError
 
+from triage import textmatch
 from triage.errors import ParseFailure
 from triage.parsing.addresses import message_ids, parse_address_list, parse_from, parse_return_path
 from triage.parsing.charsets import decode_bytes
@@ -26,22 +25,16 @@ from triage.parsing.headers import decode_header
 from triage.parsing.htmltext import html_to_text
 from triage.parsing.model import Address, Attachment, ParsedMail, PartInfo
 from triage.parsing.quotes import split_quoted
+from triage.parsing.structure import DEFAULT_LIMITS, Limits, bound_bytes, read_structure
+
+__all__ = ["DEFAULT_LIMITS", "Limits", "parse_mail"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Limits:
-    max_header_bytes: int = 256 * 1024  # CPython's header parser is quadratic (cpython#136063)
-    max_message_bytes: int = 32 * 1024 * 1024  # parse at most this much; the raw mail is kept whole
-    max_parts: int = 1000
-    max_text_chars: int = 200_000  # member text handed to extraction
-    max_headers: int = 2000
-
-
-DEFAULT_LIMITS = Limits()
-
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
+# Characters dropped from an attachment's name: controls, zero-width and bidirectional marks.
+_NAME_DROP = dict.fromkeys([*range(0x20), 0x7F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+_NAME_DROP_DECODED = {**_NAME_DROP, **dict.fromkeys(range(0x200B, 0x2010))}
 _CTE_ALIASES = {
     "quoted-printable": "quoted-printable",
     "quoted printable": "quoted-printable",
@@ -58,20 +51,7 @@ _CTE_ALIASES = {
     "": "7bit",
 }
 _ADDRESS_HEADERS = ("to", "cc")
-
-
-def _cap_headers(raw: bytes, limits: Limits, defects: list[str]) -> bytes:
-    match = _HEADER_END.search(raw, 0, limits.max_header_bytes + 4)
-    if match is not None:
-        return raw
-    head_end = _HEADER_END.search(raw)
-    if head_end is None and len(raw) <= limits.max_header_bytes:
-        return raw  # headers only, small: fine
-    cut = raw.rfind(b"\n", 0, limits.max_header_bytes)
-    cut = cut if cut > 0 else limits.max_header_bytes
-    defects.append(f"HeaderSectionTruncated: header section over {limits.max_header_bytes} bytes")
-    rest = raw[head_end.end() :] if head_end is not None else b""
-    return raw[:cut].rstrip(b"\r\n") + b"\r\n\r\n" + rest
+_ADDRESS_FIELDS = 2  # of each: with ADDRESS_CHARS per field, the stdlib parser's time is bounded
 
 
 def _raw_headers(msg: Message) -> list[tuple[str, str]]:
@@ -136,7 +116,7 @@ def _filename(part: Message) -> str | None:
     if not name:
         return None
     decoded = decode_header(name) if "=?" in name else name
-    cleaned = re.sub(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]", "", decoded)
+    cleaned = decoded.translate(_NAME_DROP_DECODED)
     cleaned = cleaned.replace("\\", "/").rsplit("/", 1)[-1].strip()
     return cleaned[:200] or None
 
@@ -178,22 +158,29 @@ def parse_mail(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> ParsedMail:
     """Parse raw mail bytes. Raises ParseFailure only when the structure cannot be walked at all.
 
     The sender's phone carrier (From domain) picks the carrier emoji table for the Subject and
-    the bodies (`triage.parsing.emoji`).
+    the bodies (`triage.parsing.emoji`). Runs inside the reading budget of the mail
+    (`textmatch.reading`, opened here when the caller has not opened one); a step that gave up on
+    its time limit is listed in the defects.
     """
-    with sender_scope():
-        return _parse_mail(raw, limits)
+    with sender_scope(), textmatch.reading() as budget:
+        before = len(budget.timeouts)
+        mail = _parse(raw, limits)
+        gave_up = budget.timeouts[before:]
+    if not gave_up:
+        return mail
+    notes = tuple(f"ReadingTimeLimit: {step}" for step in gave_up)
+    return dataclasses.replace(mail, defects=tuple(dict.fromkeys((*mail.defects, *notes))))
 
 
-def _parse_mail(raw: bytes, limits: Limits) -> ParsedMail:
+def _parse(raw: bytes, limits: Limits) -> ParsedMail:
     defects: list[str] = []
-    if len(raw) > limits.max_message_bytes:
-        defects.append(
-            f"MessageTruncated: only the first {limits.max_message_bytes} of {len(raw)} bytes were parsed"
-        )
-        raw = raw[: limits.max_message_bytes]
-    raw = _cap_headers(raw.replace(b"\x00", b""), limits, defects)
+    raw = bound_bytes(raw, limits, defects)
     try:
-        parser = mailparser.parse_from_bytes(raw)
+        structure = read_structure(raw, defects)
+    except RecursionError as exc:
+        raise ParseFailure("MIME nesting too deep to parse") from exc
+    try:
+        parser = mailparser.MailParser(structure)
         msg = parser.message
         mp_defects = list(parser.defects_categories)
         mp_attachments = parser.attachments
@@ -205,14 +192,11 @@ def _parse_mail(raw: bytes, limits: Limits) -> ParsedMail:
         # mail-parser's own post-processing crashed (e.g. its epilogue search on a report whose
         # boundary it could not find): read the structure with the stdlib alone.
         defects.append(f"MailParserCrashed: {type(exc).__name__}")
-        try:
-            msg = email.message_from_bytes(raw)
-        except RecursionError as inner:
-            raise ParseFailure("MIME nesting too deep to parse") from inner
+        msg = structure
         mp_defects = [type(defect).__name__ for part in msg.walk() for defect in part.defects]
         mp_attachments = []
     if msg is None:
-        msg = email.message_from_bytes(raw)
+        msg = structure
     defects.extend(sorted(str(category) for category in mp_defects))
 
     raw_items = _raw_headers(msg)
@@ -237,9 +221,13 @@ def _parse_mail(raw: bytes, limits: Limits) -> ParsedMail:
     recipients: dict[str, tuple[Address, ...]] = {}
     for name in _ADDRESS_HEADERS:
         found: list[Address] = []
-        for value in raw_all(name):
+        for value in raw_all(name)[:_ADDRESS_FIELDS]:
             found.extend(parse_address_list(value)[0])
         recipients[name] = tuple(found)
+        if len(raw_all(name)) > _ADDRESS_FIELDS:
+            defects.append(
+                f"TooManyAddressFields: only the first {_ADDRESS_FIELDS} {name.title()} fields read"
+            )
     return_path_raw = raw_first("Return-Path")
 
     try:
@@ -334,12 +322,16 @@ def _parse_mail(raw: bytes, limits: Limits) -> ParsedMail:
 
 
 def _clean_name(name: str) -> str | None:
-    cleaned = re.sub(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]", "", name).replace("\\", "/")
+    cleaned = name.translate(_NAME_DROP).replace("\\", "/")
     return cleaned.rsplit("/", 1)[-1][:200] or None
 
 
 def _leaf_size(part: Message) -> int:
+    """Bytes of a leaf; of a forwarded message, its bytes flattened (0 when nested too deep to)."""
     if part.is_multipart():
         children = part.get_payload()
-        return sum(len(child.as_bytes()) for child in children if isinstance(child, Message))
+        try:
+            return sum(len(child.as_bytes()) for child in children if isinstance(child, Message))
+        except RecursionError:  # message/rfc822 nested hundreds deep: the size is not worth a crash
+            return 0
     return len(_payload_bytes(part))

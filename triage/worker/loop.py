@@ -4,7 +4,9 @@ A claim is its own short committed transaction (status processing, a lease, atte
 worker that dies while processing - even a mail that crashes the whole process - leaves the row
 claimable again once the lease runs out, and the attempt has been counted: a mail that keeps
 killing workers is parked as failed after ``worker_max_attempts`` instead of looping forever.
-Processing is a second transaction that only finishes a row the worker still owns.
+Processing is a second transaction that only finishes a row the worker still owns. The mail is
+read (parsed and judged, under its reading budget) between the two, outside any transaction: on
+SQLite no slow step holds the write lock, so the ingress keeps answering 250 meanwhile.
 
 PostgreSQL: claims use ``FOR UPDATE SKIP LOCKED``, so any number of workers on any number of
 machines share the queue. SQLite: one worker; transactions begin IMMEDIATE.
@@ -134,6 +136,7 @@ class Worker:
         retried with backoff until ``worker_max_attempts``, then parked.
         """
         try:
+            reading = self._read(inbound_id)
             self._yield_to_ingress()
             with self._sessions() as session:
                 self._begin(session)
@@ -144,7 +147,12 @@ class Worker:
                         inbound_id, InboundStatus.PROCESSING, None, None, None, "claim lost to another worker"
                     )
                 outcome = pipeline.process(
-                    session, row, settings=self._settings, rules=self._rules, clock=self._clock
+                    session,
+                    row,
+                    settings=self._settings,
+                    rules=self._rules,
+                    clock=self._clock,
+                    reading=reading,
                 )
                 row.claimed_by = None
                 row.lease_until = None
@@ -159,6 +167,26 @@ class Worker:
         return ProcessResult(
             inbound_id, outcome.status, outcome.decision, outcome.case_id, outcome.outbound_id, outcome.detail
         )
+
+    def _read(self, inbound_id: int) -> pipeline.Reading | None:
+        """Read the claimed row's mail before the write transaction; None when the claim is lost
+        (the write transaction says so).
+
+        The session here only reads (the row, and the Message-IDs screening asks about): no write
+        lock is taken, so on SQLite (WAL) the ingress and other writers go on meanwhile.
+        """
+        with self._sessions() as session:
+            row = session.get(InboundMessage, inbound_id)
+            if row is None or row.status is not InboundStatus.PROCESSING or row.claimed_by != self.name:
+                return None
+            return pipeline.read(
+                pipeline.bytes_to_parse(row),
+                envelope_to=pipeline.envelope_recipient(row, self._rules.mailboxes),
+                settings=self._settings,
+                rules=self._rules,
+                today=self._clock.today(),
+                issued_message_id=pipeline.issued_checker(session),
+            )
 
     def _record_failure(self, inbound_id: int, exc: Exception, *, permanent: bool) -> ProcessResult:
         error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX]

@@ -2,20 +2,24 @@
 
 duplicate? -> parse -> judge (the code `triage check` runs) -> case (open, or merge a follow-up
 and decide again on the merged values) -> reply rendered into the outbox.
+
+The read (parse + judge, under the mail's reading budget) is :func:`read`, which needs no
+transaction: the worker runs it before its write transaction, so no slow step holds the SQLite
+write lock, and hands the result to :func:`process`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import regex
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from triage import textmatch
 from triage.cases import followup
 from triage.cases.service import add_event, merge_values, merged_extraction, open_case, record_verdict
 from triage.clock import Clock
@@ -43,7 +47,10 @@ from triage.verdict import Verdict, is_icloud, judge, reply_recipient
 log = logging.getLogger(__name__)
 
 # RFC 3464 Status field, else an enhanced status code in a plain-text notice.
-_DSN_STATUS = regex.compile(rb"(?im)^status:\s*([245]\.[0-9]{1,3}\.[0-9]{1,3})|\b([45]\.[0-9]\.[0-9]{1,3})\b")
+_DSN_STATUS = textmatch.compile_bytes(
+    rb"(?im)^status:\s*([245]\.[0-9]{1,3}\.[0-9]{1,3})|\b([45]\.[0-9]\.[0-9]{1,3})\b",
+    name="pipeline.dsn-status",
+)
 MAKES_CASE = (Decision.NEEDS_INFO, Decision.ICLOUD_REJECTED, Decision.QUEUED)
 
 
@@ -54,6 +61,54 @@ class Outcome:
     case_id: int | None
     outbound_id: int | None
     detail: str  # one line for logs and `ingest`: no values, no addresses
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One mail read: parsed and judged, with the steps that gave up on the reading time limit."""
+
+    mail: ParsedMail
+    verdict: Verdict
+    gave_up: tuple[str, ...] = ()
+
+    def notes(self) -> list[str]:
+        return [f"reading time limit: {step}" for step in self.gave_up]
+
+
+def read(
+    raw: bytes,
+    *,
+    envelope_to: str | None,
+    settings: Settings,
+    rules: RuleSet,
+    today: dt.date,
+    issued_message_id: Callable[[str], bool] | None,
+) -> Reading:
+    """Parse and judge `raw` under one reading budget. Raises ParseFailure for unreadable mail."""
+    with textmatch.reading() as budget:
+        mail = parse_mail(raw)
+        verdict = judge(
+            mail,
+            envelope_to=envelope_to,
+            settings=settings,
+            rules=rules,
+            today=today,
+            issued_message_id=issued_message_id,
+        )
+    return Reading(mail, verdict, tuple(budget.timeouts))
+
+
+def issued_checker(session: Session) -> Callable[[str], bool]:
+    """Whether we sent a message with this Message-ID (a read: no write lock is taken)."""
+
+    def issued(message_id: str) -> bool:
+        cleaned = followup.clean_message_id(message_id)
+        if cleaned is None:
+            return False
+        found = session.scalar(sa.select(OutboundMessage.id).where(OutboundMessage.message_id == cleaned))
+        return found is not None
+
+    return issued
 
 
 def find_transport_duplicate(session: Session, row: InboundMessage, window_days: int) -> int | None:
@@ -101,9 +156,16 @@ def envelope_recipient(row: InboundMessage, mailboxes: frozenset[str]) -> str | 
 
 
 def process(
-    session: Session, row: InboundMessage, *, settings: Settings, rules: RuleSet, clock: Clock
+    session: Session,
+    row: InboundMessage,
+    *,
+    settings: Settings,
+    rules: RuleSet,
+    clock: Clock,
+    reading: Reading | None = None,
 ) -> Outcome:
-    """Run ``row`` through the pipeline. Raises ParseFailure for mail whose structure is unreadable."""
+    """Run ``row`` through the pipeline, with its `reading` when it was read beforehand (else it
+    is read here). Raises ParseFailure for mail whose structure is unreadable."""
     now = clock.now()
     duplicate_of = find_transport_duplicate(session, row, settings.duplicate_window_days)
     if duplicate_of is not None:
@@ -115,27 +177,20 @@ def process(
             InboundStatus.DUPLICATE, None, None, None, f"transport duplicate of inbound {duplicate_of}"
         )
 
-    mail = parse_mail(bytes_to_parse(row))
-
-    def issued(message_id: str) -> bool:
-        cleaned = followup.clean_message_id(message_id)
-        return cleaned is not None and (
-            session.scalar(sa.select(OutboundMessage.id).where(OutboundMessage.message_id == cleaned))
-            is not None
+    if reading is None:
+        reading = read(
+            bytes_to_parse(row),
+            envelope_to=envelope_recipient(row, rules.mailboxes),
+            settings=settings,
+            rules=rules,
+            today=clock.today(),
+            issued_message_id=issued_checker(session),
         )
-
-    verdict = judge(
-        mail,
-        envelope_to=envelope_recipient(row, rules.mailboxes),
-        settings=settings,
-        rules=rules,
-        today=clock.today(),
-        issued_message_id=issued,
-    )
+    mail, verdict = reading.mail, reading.verdict
     row.mailbox = verdict.route.mailbox
     row.message_id = followup.clean_message_id(mail.message_id)
     row.text_hash = followup.text_hash(mail.text)
-    row.notes = [*verdict.notes, *_envelope_notes(row, mail)]
+    row.notes = [*verdict.notes, *_envelope_notes(row, mail), *reading.notes()]
     row.decision = verdict.decision.value
     row.reason = verdict.reason
     row.status = InboundStatus.DONE
@@ -151,18 +206,32 @@ def process(
     )
 
 
-@functools.lru_cache(maxsize=4)
-def _our_id_pattern(our_domain: str) -> regex.Pattern[bytes]:
-    domain = regex.escape(our_domain.encode("ascii", "ignore"))
-    return regex.compile(rb"r\.[0-9]+\.[A-Za-z0-9_-]+@" + domain, regex.IGNORECASE)
+def _our_id_pattern(our_domain: str) -> textmatch.BytesPattern:
+    domain = textmatch.escape_bytes(our_domain.encode("ascii", "ignore"))
+    return textmatch.compile_bytes(
+        rb"r\.[0-9]+\.[A-Za-z0-9_-]+@" + domain, textmatch.IGNORECASE, name="pipeline.our-message-id"
+    )
 
 
 def _our_message_ids(mail: ParsedMail, raw: bytes, our_domain: str) -> list[str]:
     """Message-IDs of ours that a bounce names: in its threading headers or anywhere in its bytes
-    (a DSN's returned headers, a carrier's plain-text notice quoting the original)."""
+    (a DSN's returned headers, a carrier's plain-text notice quoting the original). When the
+    search of the bytes runs out of time, the threading headers alone are used (noted)."""
     found = [followup.clean_message_id(value) for value in (*mail.in_reply_to, *mail.references)]
-    found += [match.decode("ascii") for match in _our_id_pattern(our_domain).findall(raw)]
+    try:
+        found += [match.decode("ascii") for match in _our_id_pattern(our_domain).findall(raw)]
+    except textmatch.MatchTimeout:
+        textmatch.note_timeout("bounce: our message ids looked for in the threading headers only")
     return [value for value in dict.fromkeys(found) if value]
+
+
+def _dsn_status(raw: bytes) -> str | None:
+    """The delivery status a bounce reports (`5.1.1`), None if none is found in time."""
+    try:
+        status = _DSN_STATUS.search(raw)
+    except textmatch.MatchTimeout:
+        return None  # the bounce is linked all the same, its status "unknown"
+    return next((group.decode("ascii") for group in status.groups() if group), None) if status else None
 
 
 def _link_bounce(
@@ -185,8 +254,7 @@ def _link_bounce(
     )
     if reply is None:
         return None
-    status = _DSN_STATUS.search(row.raw)
-    code = next((group.decode("ascii") for group in status.groups() if group), None) if status else None
+    code = _dsn_status(row.raw)
     if code is not None and code.startswith("5") and reply.status is OutboundStatus.SENT:
         reply.status = OutboundStatus.DEAD
         reply.last_error = f"{code} bounced after delivery"
@@ -349,13 +417,14 @@ def _without_our_lines(
     text, removed = followup.strip_our_lines(mail.text, bodies)
     if not removed:
         return verdict
-    again = judge(
-        dataclasses.replace(mail, text=text),
-        envelope_to=verdict.route.recipient,
-        settings=settings,
-        rules=rules,
-        today=today,
-    )
+    with textmatch.reading():  # bounded like the first read (a follow-up's text, shorter still)
+        again = judge(
+            dataclasses.replace(mail, text=text),
+            envelope_to=verdict.route.recipient,
+            settings=settings,
+            rules=rules,
+            today=today,
+        )
     row.notes = [*row.notes, f"{removed} lines of our own reply ignored as quoted text"]
     return again
 
