@@ -9,7 +9,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import make_url
 
-import triage.db.models  # noqa: F401 - registers the tables on Base.metadata
+import triage.db.models
+import triage.db.staff  # noqa: F401 - the staff tables (accounts, sessions, claims, audit)
 from triage.config import Settings
 from triage.db.base import Base
 from triage.db.engine import make_engine

@@ -17,7 +17,7 @@ from triage.db.engine import make_engine
 
 pytestmark = pytest.mark.db
 
-HEAD = "0002"
+HEAD = "0003"
 
 
 def _tables(url: str) -> set[str]:
