@@ -114,6 +114,8 @@ class Settings:
     web_listen: tuple[str, int] = ("127.0.0.1", 8080)
     reply_target_days: int = 7
     reply_target_days_by_mailbox: tuple[tuple[str, int], ...] = ()
+    # argon2id parameters of staff passwords, "t=2,m=19456,p=1"; "" = argon2-cffi's defaults.
+    argon2: str = ""
     max_message_bytes: int = 10 * 1024 * 1024
     max_recipients: int = 100
     max_connections: int = 100
@@ -175,6 +177,7 @@ class Settings:
             web_listen=_hostport(env, "TRIAGE_WEB_LISTEN", "127.0.0.1:8080"),
             reply_target_days=reply_target,
             reply_target_days_by_mailbox=reply_targets,
+            argon2=env.get("TRIAGE_ARGON2", "").strip(),
             max_message_bytes=_int(env, "TRIAGE_MAX_MESSAGE_BYTES", cls.max_message_bytes),
             max_recipients=_int(env, "TRIAGE_MAX_RECIPIENTS", cls.max_recipients),
             max_connections=_int(env, "TRIAGE_MAX_CONNECTIONS", cls.max_connections),

@@ -23,8 +23,11 @@ from triage.ingest import Ingester, discover
 from triage.web.accounts import add_staff
 from triage.web.app import create_app
 from triage.web.context import WebContext
+from triage.web.passwords import parse_parameters, passwords
 
 PASSWORD = "correct horse battery staple"
+# Small argon2 parameters keep the tests quick; the production defaults are tested on their own.
+FAST_ARGON2 = "t=1,m=8192,p=1"
 BASE_URL = "https://testserver"
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -60,9 +63,10 @@ def ingest(sessions: sessionmaker[Session], settings: Settings, rules: RuleSet, 
     return ids
 
 
-def add_user(sessions: sessionmaker[Session], name: str, role: str) -> None:
+def add_user(sessions: sessionmaker[Session], name: str, role: str, settings: Settings) -> None:
+    hasher = passwords(parse_parameters(settings.argon2))
     with sessions() as session:
-        add_staff(session, name, StaffRole(role), PASSWORD, now=SystemClock().now())
+        add_staff(session, name, StaffRole(role), PASSWORD, hasher=hasher, now=SystemClock().now())
         session.commit()
 
 
@@ -111,7 +115,7 @@ def open_desk(url: str, tmp_path: Path) -> Iterator[Desk]:
 
     ``url`` is a migrated database; each test module wraps this in its ``desk`` fixture.
     """
-    settings = Settings.from_env({"TRIAGE_DATABASE_URL": url})
+    settings = Settings.from_env({"TRIAGE_DATABASE_URL": url, "TRIAGE_ARGON2": FAST_ARGON2})
     rules = rules_for(settings)
     engine = make_engine(url)
     sessions = session_factory(engine)
@@ -120,9 +124,8 @@ def open_desk(url: str, tmp_path: Path) -> Iterator[Desk]:
     (folder / "1.eml").write_bytes(mail(COMPLETE, sender="taro@example.jp", message_id="t1@example.jp"))
     (folder / "2.eml").write_bytes(mail(NEEDS_INFO, sender="hana@example.jp", message_id="h1@example.jp"))
     cases = ingest(sessions, settings, rules, folder)
-    add_user(sessions, "aiko", "admin")
-    add_user(sessions, "ben", "agent")
-    add_user(sessions, "cho", "agent")
+    for name, role in (("aiko", "admin"), ("ben", "agent"), ("cho", "agent")):
+        add_user(sessions, name, role, settings)
     try:
         yield Desk(url, settings, rules, sessions, cases, FixedClock(SystemClock().now()))
     finally:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from triage.db.staff import AuditEvent, StaffRole, StaffSession, StaffUser
 from triage.errors import TriageError
 from triage.web import audit
-from triage.web.passwords import check_policy, hash_password, needs_rehash, verify
+from triage.web.passwords import Passwords, check_policy
 
 DELAY_AFTER: Final = 5
 LOCK_AFTER: Final = 10
@@ -43,7 +43,9 @@ def normal_name(name: str) -> str:
     return value
 
 
-def add_staff(session: Session, name: str, role: StaffRole, password: str, *, now: dt.datetime) -> StaffUser:
+def add_staff(
+    session: Session, name: str, role: StaffRole, password: str, *, hasher: Passwords, now: dt.datetime
+) -> StaffUser:
     name = normal_name(name)
     check_policy(password, name=name)
     if session.scalar(sa.select(StaffUser.id).where(StaffUser.name == name)) is not None:
@@ -51,7 +53,7 @@ def add_staff(session: Session, name: str, role: StaffRole, password: str, *, no
     user = StaffUser(
         name=name,
         role=role,
-        password_hash=hash_password(password),
+        password_hash=hasher.hash(password),
         language=None,
         disabled=False,
         created_at=now,
@@ -103,7 +105,7 @@ def _address_failures(session: Session, address: str, now: dt.datetime) -> int:
 
 
 def authenticate(
-    session: Session, name: str, password: str, *, address: str, now: dt.datetime
+    session: Session, name: str, password: str, *, hasher: Passwords, address: str, now: dt.datetime
 ) -> LoginResult:
     """Check a login and record it (audit, counters, rehash); the caller commits either way."""
     user = session.scalar(sa.select(StaffUser).where(StaffUser.name == name.strip().lower()))
@@ -112,7 +114,7 @@ def authenticate(
         why = "address"
     elif user is not None and user.locked_until is not None and user.locked_until > now:
         why = "locked"
-    elif not verify(user.password_hash if user else None, password):
+    elif not hasher.verify(user.password_hash if user else None, password):
         why = "unknown" if user is None else "password"
     elif user is not None and user.disabled:
         why = "disabled"
@@ -136,7 +138,7 @@ def authenticate(
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    if hasher.needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
     audit.record(session, now=now, actor=user.name, address=address, action="login", staff_id=user.id)
     return LoginResult(user, "ok")

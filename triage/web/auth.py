@@ -23,6 +23,7 @@ from triage.web import sessions as staff_sessions
 from triage.web.accounts import authenticate
 from triage.web.context import client_address, context, staff, write
 from triage.web.csrf import PRE_COOKIE
+from triage.web.passwords import parse_parameters, passwords
 from triage.web.render import page
 
 log = logging.getLogger(__name__)
@@ -96,9 +97,10 @@ async def login(request: Request) -> Response:
     password = str(form.get("password", ""))[:1024]
     address = client_address(request)
     now = context(request).clock.now()
+    hasher = passwords(parse_parameters(context(request).settings.argon2))
 
     def work(session: Session) -> str | None:
-        result = authenticate(session, name, password, address=address, now=now)
+        result = authenticate(session, name, password, hasher=hasher, address=address, now=now)
         if result.user is None:
             log.warning("failed staff login (%s) from %s", result.why, address)
             return None

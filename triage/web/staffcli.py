@@ -74,15 +74,16 @@ def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
     from triage.db.staff import StaffRole  # noqa: PLC0415
     from triage.web import audit  # noqa: PLC0415
     from triage.web.accounts import AccountError, add_staff  # noqa: PLC0415
-    from triage.web.passwords import WeakPassword  # noqa: PLC0415
+    from triage.web.passwords import WeakPassword, parse_parameters, passwords  # noqa: PLC0415
 
     password = _read_password()
     if password is None:
         return EXIT_USAGE
+    hasher = passwords(parse_parameters(settings.argon2))
 
     def work(session: Session, now: dt.datetime) -> int:
         try:
-            user = add_staff(session, args.name, StaffRole(args.role), password, now=now)
+            user = add_staff(session, args.name, StaffRole(args.role), password, hasher=hasher, now=now)
         except (AccountError, WeakPassword) as exc:
             print(f"triage: {exc}", file=sys.stderr)
             return EXIT_USAGE
