@@ -81,7 +81,10 @@ def test_a_form_without_a_valid_csrf_token_is_refused(desk: Desk) -> None:
     assert client.post(url, data=form, headers=cross).status_code == 403
     with desk.sessions() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(CaseClaim)) == 0  # nothing happened
-    ok = client.post(url, data={"version": version.group(1), "csrf_token": token}, follow_redirects=False)
+    null_origin = {"origin": "null"}  # what browsers send under Referrer-Policy: no-referrer
+    assert client.post(url, data=form, headers=null_origin).status_code == 403
+    vouched = {"origin": "null", "sec-fetch-site": "same-origin"}
+    ok = client.post(url, data=form, headers=vouched, follow_redirects=False)
     assert ok.status_code == 303
 
 

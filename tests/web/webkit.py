@@ -4,8 +4,14 @@ staff accounts, and logging in through the real login form. Not a test module.""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
-from collections.abc import Iterator
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,3 +136,74 @@ def open_desk(url: str, tmp_path: Path) -> Iterator[Desk]:
         yield Desk(url, settings, rules, sessions, cases, FixedClock(SystemClock().now()))
     finally:
         engine.dispose()
+
+
+# -- a real `triage serve --only web` process on loopback ---------------------------------------
+
+WEB_READY = "staff web UI on"
+STARTED = "SIGTERM or Ctrl-C stops"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+class WebProcess:
+    """``python -m triage serve --only web --web 127.0.0.1:PORT``; output in a log file."""
+
+    def __init__(
+        self, workdir: Path, database_url: str, *, extra_env: Mapping[str, str] | None = None
+    ) -> None:
+        self.port = free_port()
+        self.log_path = workdir / "web.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
+        env.update(
+            {"TRIAGE_DATABASE_URL": database_url, "TRIAGE_ARGON2": FAST_ARGON2, **dict(extra_env or {})}
+        )
+        command = [
+            sys.executable,
+            "-m",
+            "triage",
+            "serve",
+            "--only",
+            "web",
+            "--web",
+            f"127.0.0.1:{self.port}",
+        ]
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + 30
+        while STARTED not in self.output:
+            if self.process.poll() is not None:
+                raise AssertionError(f"triage serve exited with {self.process.returncode}:\n{self.output}")
+            if time.monotonic() > deadline:
+                self.close()
+                raise AssertionError(f"triage serve --only web did not start:\n{self.output}")
+            time.sleep(0.05)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def output(self) -> str:
+        return self.log_path.read_text("utf-8", "replace") if self.log_path.exists() else ""
+
+    def stop(self, timeout: float = 20.0) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"triage serve ignored SIGTERM:\n{self.output}") from None
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()

@@ -2,7 +2,8 @@
 
 Every state-changing request (any method but GET, HEAD, OPTIONS) must
 - not come from another site: ``Sec-Fetch-Site`` (when sent) is ``same-origin`` or ``none``, and
-  ``Origin`` (when sent) names this host;
+  ``Origin`` (when sent) names this host, or is ``null`` (what browsers send under our
+  ``Referrer-Policy: no-referrer``) with ``Sec-Fetch-Site`` vouching for it;
 - carry the session's token (kept in its database row) in the form field ``csrf_token`` or the
   ``X-CSRF-Token`` header. Before login, the token is the one the login page put in the
   ``__Host-`` pre-session cookie (a ``__Host-`` cookie cannot be planted by a sibling domain).
@@ -44,8 +45,12 @@ def same_site(scope: Scope) -> bool:
     origin = _header(scope, b"origin")
     if origin is None:
         return True
+    if origin == "null":
+        # Browsers send "null" under Referrer-Policy: no-referrer (ours): then Sec-Fetch-Site,
+        # which every current browser sends, must vouch for the request.
+        return fetch_site in {"same-origin", "none"}
     host = _header(scope, b"host") or ""
-    return origin != "null" and urlsplit(origin).netloc.lower() == host.lower()
+    return urlsplit(origin).netloc.lower() == host.lower()
 
 
 class CsrfMiddleware:

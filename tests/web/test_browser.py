@@ -1,0 +1,94 @@
+"""The staff UI in a real headless Chromium (Debian's, driven by Playwright; no browser download)
+against `triage serve --only web` on loopback: log in, see the queue, open a case, see a value
+highlighted, reveal a masked field (audited), resolve with a note, log out."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from webkit import PASSWORD, Desk, WebProcess, open_desk
+
+from triage.db.models import Case, CaseStatus
+from triage.db.staff import AuditEvent
+
+CHROMIUM = "/usr/bin/chromium"
+
+pytestmark = [pytest.mark.db, pytest.mark.slow]
+
+
+def _chromium() -> str:
+    if os.path.exists(CHROMIUM):
+        return CHROMIUM
+    reason = f"no Chromium at {CHROMIUM}: `apt-get install chromium fonts-noto-cjk` (.ci/run does it)"
+    if os.environ.get("CI"):
+        pytest.fail(reason + "; CI must run the browser tests")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def desk(migrated_db_url: str, tmp_path: Path, plain_environment: None) -> Iterator[Desk]:
+    with open_desk(migrated_db_url, tmp_path) as made:
+        yield made
+
+
+def test_log_in_open_reveal_resolve_log_out(desk: Desk, tmp_path: Path) -> None:
+    executable = _chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    web = WebProcess(tmp_path, desk.url)
+    case_id = desk.cases[0]
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable, headless=True)
+            try:
+                page = browser.new_context(locale="ja-JP").new_page()
+                page.goto(web.url + "/")
+                expect(page).to_have_url(web.url + "/login")
+                page.fill("input[name=name]", "ben")
+                page.fill("input[name=password]", PASSWORD)
+                page.click("button[type=submit]")
+                expect(page.locator("h1")).to_have_text("受付一覧")
+                expect(page.locator("#queue")).to_contain_text("ta***@example.jp")
+                if os.environ.get("TRIAGE_SCREENSHOTS"):
+                    page.screenshot(
+                        path=str(Path(os.environ["TRIAGE_SCREENSHOTS"]) / "queue.png"), full_page=True
+                    )
+                page.click(f"a[href='/cases/{case_id}']")
+                expect(page.locator("mark[data-field=login_id]")).to_have_text("taro_sample77")
+                phone = page.locator("mark[data-field=phone]")
+                expect(phone).to_have_text("090-****-2345")
+                page.click("#reveal-phone")
+                expect(page.locator("mark[data-field=phone]")).to_have_text("090-1111-2345")
+                if os.environ.get("TRIAGE_SCREENSHOTS"):
+                    page.screenshot(
+                        path=str(Path(os.environ["TRIAGE_SCREENSHOTS"]) / "case.png"), full_page=True
+                    )
+                page.fill("textarea[name=note]", "電話で本人確認済み")
+                page.click("#action-resolve")
+                expect(page.locator("#status")).to_have_text("解決済み")
+                expect(page.locator(".history")).to_contain_text("電話で本人確認済み")
+                page.click("#logout")
+                expect(page).to_have_url(web.url + "/login")
+                page.goto(web.url + "/")
+                expect(page).to_have_url(web.url + "/login")
+            finally:
+                browser.close()
+    finally:
+        assert web.stop() == 0, web.output
+    with desk.sessions() as session:
+        case = session.get(Case, case_id)
+        assert case is not None and case.status is CaseStatus.RESOLVED
+        reveals = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "reveal")).all()
+        assert [(row.actor, row.fields) for row in reveals] == [("ben", ["phone"])]
+        assert (
+            session.scalar(
+                sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "logout")
+            )
+            == 1
+        )
+    assert shutil.which("chromium") or os.path.exists(CHROMIUM)
