@@ -1,7 +1,7 @@
 """staff web
 
-Staff accounts, server-side sessions, case claims, saved queue views and the audit log of the
-staff web UI; cases gain a (status, id) index for the queue's keyset pagination.
+Staff accounts, server-side sessions, case claims, hand-entered values with their authors,
+who is viewing a case, saved queue views and the audit log of the staff web UI; cases gain a (status, id) index for the queue's keyset pagination.
 
 Revision ID: 0003
 Revises: 0002
@@ -89,6 +89,42 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_case_claims_staff_id"), ["staff_id"], unique=False)
 
     op.create_table(
+        "staff_values",
+        sa.Column("case_value_id", sa.Integer(), nullable=False),
+        sa.Column("staff_id", sa.Integer(), nullable=True),
+        sa.Column("author", sa.String(length=64), nullable=False),
+        sa.Column("at", TS, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_value_id"],
+            ["case_values.id"],
+            name=op.f("fk_staff_values_case_value_id_case_values"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["staff_id"],
+            ["staff_users.id"],
+            name=op.f("fk_staff_values_staff_id_staff_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("case_value_id", name=op.f("pk_staff_values")),
+    )
+    op.create_table(
+        "case_viewers",
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("staff_id", sa.Integer(), nullable=False),
+        sa.Column("seen_at", TS, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["cases.id"], name=op.f("fk_case_viewers_case_id_cases"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["staff_id"],
+            ["staff_users.id"],
+            name=op.f("fk_case_viewers_staff_id_staff_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("case_id", "staff_id", name=op.f("pk_case_viewers")),
+    )
+    op.create_table(
         "saved_views",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("staff_id", sa.Integer(), nullable=False),
@@ -133,6 +169,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_staff_sessions_staff_id"))
     op.drop_table("staff_sessions")
     op.drop_table("saved_views")
+    op.drop_table("case_viewers")
+    op.drop_table("staff_values")
     with op.batch_alter_table("case_claims", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_claims_staff_id"))
     op.drop_table("case_claims")

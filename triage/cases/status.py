@@ -23,6 +23,13 @@ class Action(enum.Enum):
     RESOLVE = "resolve"
     NOT_A_REQUEST = "not_a_request"
     REOPEN = "reopen"
+    CORRECT = "correct"  # a field by hand; the case is decided again
+    ASK = "ask"  # the templated needs_info reply, sent by a person
+    MERGE = "merge"  # another case of the same member into this one; decided again
+
+
+#: Actions with a button of their own on the case page (the others have forms).
+BUTTONS: Final = frozenset({"claim", "release", "resolve", "not_a_request", "reopen"})
 
 
 class Role(enum.Enum):
@@ -47,6 +54,10 @@ RULES: Final[dict[Action, Rule]] = {
     Action.RESOLVE: Rule(OPEN_CASE_STATUSES, CaseStatus.RESOLVED),
     Action.NOT_A_REQUEST: Rule(OPEN_CASE_STATUSES, CaseStatus.NOT_A_REQUEST),
     Action.REOPEN: Rule(CLOSED_STATUSES, CaseStatus.QUEUED, needs_own_claim=False),
+    # The next three leave the status to the verdict on the case's values (None here).
+    Action.CORRECT: Rule(OPEN_CASE_STATUSES, None),
+    Action.ASK: Rule(OPEN_CASE_STATUSES, CaseStatus.NEEDS_INFO),
+    Action.MERGE: Rule(OPEN_CASE_STATUSES, None),
 }
 
 

@@ -69,6 +69,35 @@ class CaseClaim(Base):
     claimed_at: Mapped[dt.datetime]
 
 
+class StaffValue(Base):
+    """Who entered a value by hand: the author of a ``case_values`` row with source "staff".
+
+    The corrected value is a case value like any other (the worker's merge and the requirement
+    check see it); the extracted value it replaced stays beside it, no longer current.
+    """
+
+    __tablename__ = "staff_values"
+
+    case_value_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("case_values.id", ondelete="CASCADE"), primary_key=True
+    )
+    staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id", ondelete="SET NULL"))
+    author: Mapped[str] = mapped_column(sa.String(64))  # the staff name, or the OS user of a command
+    at: Mapped[dt.datetime]
+
+
+class CaseViewer(Base):
+    """Who has a case open (its page loaded or its heartbeat seen lately): "also viewing"."""
+
+    __tablename__ = "case_viewers"
+
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    seen_at: Mapped[dt.datetime]
+
+
 class SavedView(Base):
     """A named set of queue filters of one staff member (the filters as a query string)."""
 

@@ -25,7 +25,8 @@ from triage.web.context import WebContext
 from triage.web.csrf import CsrfMiddleware
 from triage.web.headers import SecurityHeaders
 from triage.web.pages.admin import audit_csv, audit_page
-from triage.web.pages.case import action, case_page, reveal
+from triage.web.pages.case import action, case_page, heartbeat, reveal
+from triage.web.pages.edit import ask_more, correct, merge
 from triage.web.pages.queue import queue
 from triage.web.render import page
 
@@ -54,6 +55,10 @@ def routes() -> list[Route | Mount]:
         Route("/logout", logout, methods=["POST"], name="logout"),
         Route("/cases/{case_id}", case_page, methods=["GET"], name="case"),
         Route("/cases/{case_id}/reveal", reveal, methods=["POST"], name="reveal"),
+        Route("/cases/{case_id}/viewing", heartbeat, methods=["POST"], name="viewing"),
+        Route("/cases/{case_id}/correct", correct, methods=["POST"], name="correct"),
+        Route("/cases/{case_id}/ask", ask_more, methods=["POST"], name="ask"),
+        Route("/cases/{case_id}/merge", merge, methods=["POST"], name="merge"),
         Route("/cases/{case_id}/{action}", action, methods=["POST"], name="action"),
         Route("/admin/audit", audit_page, methods=["GET"], name="audit"),
         Route("/admin/audit.csv", audit_csv, methods=["GET"], name="audit_csv"),

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from triage.db.models import Case, CaseEvent, CaseValue, InboundMessage, OutboundMessage
-from triage.db.staff import CaseClaim, StaffUser
+from triage.db.staff import CaseClaim, StaffUser, StaffValue
 from triage.engine.spec import FieldDef
 from triage.listing import is_sensitive
 from triage.masking import mask_value
@@ -42,6 +42,7 @@ class ValueView:
     line: int
     current: bool
     found: bool  # highlighted somewhere in its mail's text
+    author: str | None = None  # who entered it by hand (source "staff")
 
 
 @dataclass
@@ -126,7 +127,7 @@ def load_case_view(
         text = parsed.text.replace("\r\n", "\n").replace("\x00", "")
         marks: list[Mark] = []
         for row in rows:
-            if row.inbound_id != mail.id:
+            if row.inbound_id != mail.id or row.source == "staff":
                 continue
             masked = is_sensitive(row.field, fields) and row.field not in revealed
             for start, end in ranges_for(row, text):
@@ -162,6 +163,13 @@ def load_case_view(
             )
         )
     thread.sort(key=lambda item: (item.at, item.kind != "inbound", item.id))
+    authors = dict(
+        session.execute(
+            sa.select(StaffValue.case_value_id, StaffValue.author).where(
+                StaffValue.case_value_id.in_([row.id for row in rows if row.source == "staff"])
+            )
+        ).all()
+    )
     values = []
     for row in rows:
         sensitive = is_sensitive(row.field, fields)
@@ -180,7 +188,8 @@ def load_case_view(
                 source=row.source,
                 line=row.line,
                 current=row.current,
-                found=row.id in found_ids,
+                found=row.id in found_ids or row.source == "staff",
+                author=authors.get(row.id),
             )
         )
     history = list(

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from triage.cases.service import add_event
-from triage.cases.status import Action, Role, TransitionRefused, check
+from triage.cases.status import RULES, Action, Role, TransitionRefused, check
 from triage.db.models import Case, CaseEvent
 from triage.db.staff import CaseClaim
 from triage.errors import TriageError
@@ -42,22 +42,14 @@ class Actor:
     address: str
 
 
-def act(
-    session: Session,
-    case_id: int,
-    action: Action,
-    actor: Actor,
-    *,
-    expected_version: int,
-    now: dt.datetime,
-    note: str = "",
+def begin(
+    session: Session, case_id: int, action: Action, actor: Actor, *, expected_version: int
 ) -> Case | None:
-    """Do ``action``; the case, or None when there is no such case."""
+    """Lock the case, check its version and the status model; the case, or None if none."""
     case = session.scalar(sa.select(Case).where(Case.id == case_id).with_for_update())
     if case is None:
         return None
-    current_version = version(session, case_id)
-    if current_version != expected_version:
+    if version(session, case_id) != expected_version:
         changes = list(
             session.scalars(
                 sa.select(CaseEvent)
@@ -71,11 +63,61 @@ def act(
         )
         raise VersionConflict(changes)
     claim = claim_of(session, case_id)
-    claimed_by_other = claim is not None and claim[0] != actor.staff_id
-    target = check(action, case.status, Role(actor.role), claimed_by_other=claimed_by_other)
-    detail: dict[str, object] = {"by": actor.name}
+    check(
+        action,
+        case.status,
+        Role(actor.role),
+        claimed_by_other=claim is not None and claim[0] != actor.staff_id,
+    )
+    return case
+
+
+def finish(
+    session: Session,
+    case: Case,
+    action: Action,
+    actor: Actor,
+    *,
+    now: dt.datetime,
+    detail: dict[str, object] | None = None,
+    fields: tuple[str, ...] = (),
+) -> None:
+    """Record a done action: the case's history (unless the edit wrote its own) and the audit log."""
+    case.updated_at = now
+    if detail is not None:
+        add_event(session, case.id, action.value, now, detail={"by": actor.name, **detail})
+    audit.record(
+        session,
+        now=now,
+        actor=actor.name,
+        address=actor.address,
+        action=action.value,
+        staff_id=actor.staff_id,
+        case_id=case.id,
+        fields=fields,
+    )
+    session.flush()
+
+
+def act(
+    session: Session,
+    case_id: int,
+    action: Action,
+    actor: Actor,
+    *,
+    expected_version: int,
+    now: dt.datetime,
+    note: str = "",
+) -> Case | None:
+    """Claim, release, resolve, not a request or reopen; the case, or None when there is none."""
+    case = begin(session, case_id, action, actor, expected_version=expected_version)
+    if case is None:
+        return None
+    claim = claim_of(session, case_id)
+    target = RULES[action].to
+    detail: dict[str, object] = {}
     if action is Action.CLAIM:
-        if claim is not None and not claimed_by_other:
+        if claim is not None and claim[0] == actor.staff_id:
             raise TransitionRefused("refused_claimed_self")
         session.execute(sa.delete(CaseClaim).where(CaseClaim.case_id == case_id))
         session.add(CaseClaim(case_id=case_id, staff_id=actor.staff_id, claimed_at=now))
@@ -93,16 +135,5 @@ def act(
             session.execute(sa.delete(CaseClaim).where(CaseClaim.case_id == case_id))
         if note.strip():
             detail["note"] = note.strip()[:NOTE_MAX]
-    case.updated_at = now
-    add_event(session, case_id, action.value, now, detail=detail)
-    audit.record(
-        session,
-        now=now,
-        actor=actor.name,
-        address=actor.address,
-        action=action.value,
-        staff_id=actor.staff_id,
-        case_id=case_id,
-    )
-    session.flush()
+    finish(session, case, action, actor, now=now, detail=detail)
     return case

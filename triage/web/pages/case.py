@@ -4,23 +4,25 @@ and the staff actions (POST, version-checked). Case ids in URLs are numbers, nev
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from triage.cases.status import Action, Role, TransitionRefused, allowed_actions
-from triage.db.models import Case
-from triage.web import audit
+from triage.cases.status import BUTTONS, Action, Role, TransitionRefused, allowed_actions
+from triage.db.models import Case, CaseStatus
+from triage.web import ask, audit, viewers
 from triage.web.casedata import CaseView, load_case_view
 from triage.web.casework import Actor, VersionConflict, act
 from triage.web.context import client_address, context, language, staff, write
+from triage.web.i18n import translate
 from triage.web.render import page
 
-ACTION_PATHS = {action.value.replace("_", "-"): action for action in Action}
+ACTION_PATHS = {action.value.replace("_", "-"): action for action in Action if action.value in BUTTONS}
 
 
-def _case_id(request: Request) -> int:
+def case_id_of(request: Request) -> int:
     raw = str(request.path_params["case_id"])
     if not raw.isdigit() or len(raw) > 12:
         raise HTTPException(404)
@@ -30,16 +32,17 @@ def _case_id(request: Request) -> int:
 async def _show(request: Request, revealed: frozenset[str], *, reveal_request: bool) -> Response:
     ctx = context(request)
     current = staff(request)
-    case_id = _case_id(request)
+    case_id = case_id_of(request)
     lang = language(request)
     address = client_address(request)
     now = ctx.clock.now()
 
-    def work(session: Session) -> CaseView | None:
+    def work(session: Session) -> tuple[CaseView, list[str], int | None] | None:
         case = session.get(Case, case_id)
         if case is None:
             return None
         view = load_case_view(session, case, ctx.rules.fields, revealed=revealed, language=lang)
+        others = viewers.seen(session, case_id, current.staff_id, now=now)
         shown = sorted(revealed & set(view.sensitive_held)) if reveal_request else []
         audit.record(
             session,
@@ -51,13 +54,15 @@ async def _show(request: Request, revealed: frozenset[str], *, reveal_request: b
             case_id=case_id,
             fields=shown,
         )
-        return view
+        return view, others, next_case(session, case_id)
 
-    view = await write(request, work)
-    if view is None:
+    loaded = await write(request, work)
+    if loaded is None:
         raise HTTPException(404)
+    view, others, next_id = loaded
     claimed_by_other = view.claimed_by_id is not None and view.claimed_by_id != current.staff_id
-    actions = allowed_actions(view.case.status, Role(current.role), claimed_by_other=claimed_by_other)
+    allowed = allowed_actions(view.case.status, Role(current.role), claimed_by_other=claimed_by_other)
+    actions = [a for a in allowed if a.value in BUTTONS]
     if view.claimed_by_id == current.staff_id:
         actions = [a for a in actions if a is not Action.CLAIM]
     elif view.claimed_by_id is None:
@@ -67,9 +72,45 @@ async def _show(request: Request, revealed: frozenset[str], *, reveal_request: b
         "case.html",
         view=view,
         actions=[(a.value.replace("_", "-"), a.value) for a in actions],
+        can_edit={a.value for a in allowed if a.value not in BUTTONS},
         claimed_by_other=claimed_by_other,
         revealed=revealed,
+        viewers=others,
+        next_id=next_id,
+        askable=ask.askable_fields(view.case, ctx.rules, view.case.language),
+        field_names=list(ctx.rules.fields),
     )
+
+
+def next_case(session: Session, case_id: int) -> int | None:
+    """The next queued case after this one (the oldest queued when this is the last)."""
+    after = session.scalar(
+        sa.select(sa.func.min(Case.id)).where(Case.status == CaseStatus.QUEUED, Case.id > case_id)
+    )
+    if after is None:
+        after = session.scalar(
+            sa.select(sa.func.min(Case.id)).where(Case.status == CaseStatus.QUEUED, Case.id != case_id)
+        )
+    return int(after) if after is not None else None
+
+
+async def heartbeat(request: Request) -> Response:
+    """The page's script says it is still open; the others who have the case open, as JSON."""
+    ctx = context(request)
+    current = staff(request)
+    case_id = case_id_of(request)
+    now = ctx.clock.now()
+
+    def work(session: Session) -> list[str] | None:
+        if session.get(Case, case_id) is None:
+            return None
+        return viewers.seen(session, case_id, current.staff_id, now=now)
+
+    others = await write(request, work)
+    if others is None:
+        raise HTTPException(404)
+    text = translate(language(request), "also_viewing", names=", ".join(others)) if others else ""
+    return JSONResponse({"viewers": others, "text": text})
 
 
 async def case_page(request: Request) -> Response:
@@ -85,7 +126,7 @@ async def reveal(request: Request) -> Response:
 async def action(request: Request) -> Response:
     ctx = context(request)
     current = staff(request)
-    case_id = _case_id(request)
+    case_id = case_id_of(request)
     chosen = ACTION_PATHS.get(str(request.path_params["action"]))
     if chosen is None:
         raise HTTPException(404)
@@ -105,7 +146,9 @@ async def action(request: Request) -> Response:
     except VersionConflict as conflict:
         return page(request, "conflict.html", status_code=409, case_id=case_id, changes=conflict.changes)
     except TransitionRefused as refused:
-        return page(request, "refused.html", status_code=409, case_id=case_id, reason=refused.reason)
+        return page(
+            request, "refused.html", status_code=409, case_id=case_id, reason=refused.reason, detail=""
+        )
     if case is None:
         raise HTTPException(404)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
