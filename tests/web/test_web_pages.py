@@ -119,7 +119,9 @@ def test_age_clock_and_overdue_marks(desk: Desk) -> None:
     client = desk.client()
     assert login(client, "ben") == 303
     html = client.get("/?status=queued").text
-    rows = re.findall(r'<tr class="case-row( overdue)?">\s*<td><a href="/cases/(\d+)"', html)
+    rows = re.findall(
+        r'<tr class="case-row( overdue)?">\s*<td><input[^>]*></td>\s*<td><a href="/cases/(\d+)"', html
+    )
     assert (" overdue", str(old[0])) in rows
     assert ("", str(desk.cases[0])) in rows
     assert "8日 / 7日" in html and "期限超過" in html
@@ -260,3 +262,55 @@ def test_audit_csv_neutralises_formula_cells(desk: Desk) -> None:
     with desk.sessions() as session:
         exports = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "export")).all()
     assert [row.actor for row in exports] == ["aiko"]
+
+
+# -- saved views and bulk actions --------------------------------------------------------------
+
+
+def test_saved_views_are_per_user(desk: Desk) -> None:
+    ben, cho = desk.client(), desk.client()
+    assert login(ben, "ben") == 303 and login(cho, "cho") == 303
+    html = ben.get("/?status=all&mailbox=secure_billing&age=1").text
+    form = {
+        "csrf_token": token_of(html),
+        "name": "請求 全件",
+        "status": "all",
+        "mailbox": "secure_billing",
+        "age": "1",
+        "assignee": "",
+        "mine": "",
+        "evil": "x@example.jp",
+    }
+    saved = ben.post("/views", data=form, follow_redirects=False)
+    assert saved.status_code == 303
+    assert saved.headers["location"] == "/?status=all&mailbox=secure_billing&age=1"
+    page = ben.get("/").text
+    assert '<a href="/?status=all&amp;mailbox=secure_billing&amp;age=1">請求 全件</a>' in page
+    assert "請求 全件" not in cho.get("/").text
+    view_id = re.search(r'action="/views/(\d+)/delete"', page)
+    assert view_id is not None
+    other = cho.post(f"/views/{view_id.group(1)}/delete", data={"csrf_token": token_of(cho.get("/").text)})
+    assert other.status_code == 404  # not cho's view
+    own = ben.post(
+        f"/views/{view_id.group(1)}/delete", data={"csrf_token": token_of(page)}, follow_redirects=False
+    )
+    assert own.status_code == 303 and "請求 全件" not in ben.get("/").text
+
+
+def test_bulk_actions_with_a_version_each(desk: Desk) -> None:
+    ids = _seed(desk, 3)
+    ben, cho = desk.client(), desk.client()
+    assert login(ben, "ben") == 303 and login(cho, "cho") == 303
+    html = ben.get("/?status=queued&mailbox=secure_jo1").text
+    boxes = re.findall(r'name="case" value="(\d+:\d+)"', html)
+    assert [int(box.split(":")[0]) for box in boxes] == ids
+    # cho claims the second case after ben's page was loaded: that one is refused for ben.
+    page = cho.get(f"/cases/{ids[1]}").text
+    assert _act(cho, ids[1], "claim", page) == 303
+    result = ben.post("/bulk", data={"csrf_token": token_of(html), "action": "resolve", "case": boxes})
+    assert result.status_code == 200
+    assert "2件を処理しました" in result.text
+    assert f'<a href="/cases/{ids[1]}">#{ids[1]}</a>: この案件は画面を開いた後に変更されました' in result.text
+    assert [_status(desk, i) for i in ids] == [CaseStatus.RESOLVED, CaseStatus.QUEUED, CaseStatus.RESOLVED]
+    claim = ben.post("/bulk", data={"csrf_token": token_of(html), "action": "delete", "case": boxes})
+    assert claim.status_code == 400

@@ -27,7 +27,7 @@ from triage.web.headers import SecurityHeaders
 from triage.web.pages.admin import audit_csv, audit_page
 from triage.web.pages.case import action, case_page, heartbeat, reveal
 from triage.web.pages.edit import ask_more, correct, merge
-from triage.web.pages.queue import queue
+from triage.web.pages.queue import bulk, delete, queue, save
 from triage.web.render import page
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,9 @@ class CachedStatic(StaticFiles):
 def routes() -> list[Route | Mount]:
     return [
         Route("/", queue, methods=["GET"], name="queue"),
+        Route("/bulk", bulk, methods=["POST"], name="bulk"),
+        Route("/views", save, methods=["POST"], name="save_view"),
+        Route("/views/{view_id}/delete", delete, methods=["POST"], name="delete_view"),
         Route("/login", login_form, methods=["GET"], name="login_form"),
         Route("/login", login, methods=["POST"], name="login"),
         Route("/logout", logout, methods=["POST"], name="logout"),

@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from triage.config import Settings
-from triage.db.models import OPEN_CASE_STATUSES, Case, CaseStatus
+from triage.db.models import OPEN_CASE_STATUSES, Case, CaseEvent, CaseStatus
 from triage.db.staff import CaseClaim, StaffUser
 from triage.masking import mask_email
+from triage.web.casedata import NOT_CHANGES
 
 PAGE_SIZE: Final = 50
 AGE_CHOICES: Final = (1, 3, 7, 14)
@@ -85,6 +86,7 @@ class QueueRow:
     age_hours: int
     target_days: int
     overdue: bool
+    version: int  # for bulk actions: refused when the case changed since the page was loaded
 
 
 @dataclass(frozen=True)
@@ -107,9 +109,22 @@ def counts(session: Session) -> dict[str, dict[str, int]]:
 def queue_page(
     session: Session, flt: QueueFilter, *, staff_id: int, settings: Settings, now: dt.datetime
 ) -> QueuePage:
+    version = (
+        sa.select(sa.func.max(CaseEvent.id))
+        .where(CaseEvent.case_id == Case.id, CaseEvent.kind.not_in(NOT_CHANGES))
+        .correlate(Case)
+        .scalar_subquery()
+    )
     query = (
         sa.select(
-            Case.id, Case.reference, Case.mailbox, Case.status, Case.created_at, Case.sender, StaffUser.name
+            Case.id,
+            Case.reference,
+            Case.mailbox,
+            Case.status,
+            Case.created_at,
+            Case.sender,
+            StaffUser.name,
+            version,
         )
         .outerjoin(CaseClaim, CaseClaim.case_id == Case.id)
         .outerjoin(StaffUser, StaffUser.id == CaseClaim.staff_id)
@@ -132,7 +147,7 @@ def queue_page(
         query = query.where(Case.id > flt.after)
     found = session.execute(query).all()
     rows = []
-    for case_id, reference, mailbox, status, created_at, sender, assignee in found[:PAGE_SIZE]:
+    for case_id, reference, mailbox, status, created_at, sender, assignee, last in found[:PAGE_SIZE]:
         target = settings.reply_target(mailbox)
         age = now - created_at
         rows.append(
@@ -147,6 +162,7 @@ def queue_page(
                 age_hours=max(0, int(age.total_seconds() // 3600)),
                 target_days=target,
                 overdue=status in OPEN_CASE_STATUSES and age > dt.timedelta(days=target),
+                version=int(last or 0),
             )
         )
     next_after = rows[-1].id if len(found) > PAGE_SIZE and rows else None
