@@ -1,7 +1,8 @@
 """staff web
 
 Staff accounts, server-side sessions, case claims, hand-entered values with their authors,
-who is viewing a case, saved queue views and the audit log of the staff web UI; cases gain a (status, id) index for the queue's keyset pagination.
+who is viewing a case, saved queue views and the audit log of the staff web UI; cases gain
+(status, id) and (mailbox, status) indexes for the queue's pages and counts.
 
 Revision ID: 0003
 Revises: 0002
@@ -160,10 +161,12 @@ def upgrade() -> None:
 
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.create_index("ix_cases_status_id", ["status", "id"], unique=False)
+        batch_op.create_index("ix_cases_mailbox_status", ["mailbox", "status"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_index("ix_cases_mailbox_status")
         batch_op.drop_index("ix_cases_status_id")
     with op.batch_alter_table("staff_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_staff_sessions_staff_id"))

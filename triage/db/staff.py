@@ -134,3 +134,5 @@ class AuditEvent(Base):
 
 # The queue pages list cases by status (or all) in id order: keyset pagination stays an index scan.
 sa.Index("ix_cases_status_id", Case.status, Case.id)
+# The counts per mailbox and status on every queue page: an index-only scan, grouped in order.
+sa.Index("ix_cases_mailbox_status", Case.mailbox, Case.status)

@@ -100,7 +100,7 @@ class QueuePage:
 def counts(session: Session) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     for mailbox, status, count in session.execute(
-        sa.select(Case.mailbox, Case.status, sa.func.count(Case.id)).group_by(Case.mailbox, Case.status)
+        sa.select(Case.mailbox, Case.status, sa.func.count()).group_by(Case.mailbox, Case.status)
     ):
         out.setdefault(mailbox, {})[status.value] = int(count)
     return dict(sorted(out.items()))
