@@ -66,7 +66,7 @@ def seed(url: str, count: int) -> None:
             hasher = passwords(parse_parameters("t=1,m=8192,p=1"))
             staff = add_staff(session, "bench", StaffRole.AGENT, PASSWORD, hasher=hasher, now=now)
             session.flush()
-            rows = [
+            rows: list[dict[str, object]] = [
                 {
                     "reference": f"{n:06X}-B"[-9:],
                     "mailbox": MAILBOXES[n % 4],
@@ -82,11 +82,11 @@ def seed(url: str, count: int) -> None:
                 for n in range(count)
             ]
             for start in range(0, count, 5000):
-                session.execute(sa.insert(Case.__table__), rows[start : start + 5000])
+                session.execute(sa.insert(Case), rows[start : start + 5000])
             ids = list(session.scalars(sa.select(Case.id).order_by(Case.id)))
             events = [{"case_id": i, "at": now, "kind": "decided", "detail": {}} for i in ids]
             for start in range(0, len(events), 5000):
-                session.execute(sa.insert(CaseEvent.__table__), events[start : start + 5000])
+                session.execute(sa.insert(CaseEvent), events[start : start + 5000])
             for n, case_id in enumerate(ids[:200]):
                 raw = _raw(n)
                 inbound = InboundMessage(
