@@ -97,13 +97,29 @@ def test_login_itself_needs_the_pre_session_token(desk: Desk) -> None:
 
 
 def test_an_agent_cannot_open_admin_pages(desk: Desk) -> None:
+    app = create_app(WebContext(desk.sessions, desk.settings, desk.rules, desk.clock))
     client = desk.client()
     assert login(client, "ben") == 303
-    assert client.get("/admin/audit").status_code == 403
-    assert client.get("/admin/audit.csv").status_code == 403
+    token = token_of(client.get("/").text)
+    admin_routes = [r for r in app.routes if isinstance(r, Route) and r.path.startswith("/admin/")]
+    assert len(admin_routes) >= 8
+    for route in admin_routes:
+        path = re.sub(r"\{[a-z_]+\}", "1", route.path)
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            data = {"csrf_token": token, "name": "ben", "role": "admin", "password": "x" * 20}
+            response = client.request(method, path, data=data if method == "POST" else None)
+            assert response.status_code == 403, (method, path)
+    with desk.sessions() as session:
+        assert (
+            session.scalar(
+                sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action.like("staff%"))
+            )
+            == 0
+        )
     admin = desk.client()
     assert login(admin, "aiko") == 303
     assert admin.get("/admin/audit").status_code == 200
+    assert admin.get("/admin/staff").status_code == 200
 
 
 HOSTILE = (

@@ -24,7 +24,18 @@ from triage.web.auth import AuthMiddleware, expected_csrf, login, login_form, lo
 from triage.web.context import WebContext
 from triage.web.csrf import CsrfMiddleware
 from triage.web.headers import SecurityHeaders
-from triage.web.pages.admin import audit_csv, audit_page
+from triage.web.pages.admin import (
+    audit_csv,
+    audit_page,
+    inbound_retry,
+    mail_page,
+    reply_drop,
+    reply_retry,
+    staff_add,
+    staff_disable,
+    staff_end_sessions,
+    staff_page,
+)
 from triage.web.pages.case import action, case_page, heartbeat, reveal
 from triage.web.pages.edit import ask_more, correct, merge
 from triage.web.pages.queue import bulk, delete, queue, save
@@ -65,6 +76,14 @@ def routes() -> list[Route | Mount]:
         Route("/cases/{case_id}/{action}", action, methods=["POST"], name="action"),
         Route("/admin/audit", audit_page, methods=["GET"], name="audit"),
         Route("/admin/audit.csv", audit_csv, methods=["GET"], name="audit_csv"),
+        Route("/admin/staff", staff_page, methods=["GET"], name="staff"),
+        Route("/admin/staff", staff_add, methods=["POST"], name="staff_add"),
+        Route("/admin/staff/disable", staff_disable, methods=["POST"], name="staff_disable"),
+        Route("/admin/staff/end-sessions", staff_end_sessions, methods=["POST"], name="staff_end_sessions"),
+        Route("/admin/mail", mail_page, methods=["GET"], name="mail"),
+        Route("/admin/inbound/{inbound_id}/retry", inbound_retry, methods=["POST"], name="inbound_retry"),
+        Route("/admin/outbox/{reply_id}/retry", reply_retry, methods=["POST"], name="reply_retry"),
+        Route("/admin/outbox/{reply_id}/drop", reply_drop, methods=["POST"], name="reply_drop"),
         Mount("/static", app=CachedStatic(directory=STATIC_DIR), name="static"),
     ]
 
