@@ -17,6 +17,8 @@ from triage.db.models import Case, CaseStatus
 from triage.db.staff import AuditEvent
 
 CHROMIUM = "/usr/bin/chromium"
+# A folder to write the README's screenshots to (docs/screenshots/), else none are taken.
+SCREENSHOTS = os.environ.get("SCREENSHOTS_DIR")
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
@@ -46,7 +48,7 @@ def test_log_in_open_reveal_resolve_log_out(desk: Desk, tmp_path: Path) -> None:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=executable, headless=True)
             try:
-                page = browser.new_context(locale="ja-JP").new_page()
+                page = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 800}).new_page()
                 page.goto(web.url + "/")
                 expect(page).to_have_url(web.url + "/login")
                 page.fill("input[name=name]", "ben")
@@ -54,20 +56,16 @@ def test_log_in_open_reveal_resolve_log_out(desk: Desk, tmp_path: Path) -> None:
                 page.click("button[type=submit]")
                 expect(page.locator("h1")).to_have_text("受付一覧")
                 expect(page.locator("#queue")).to_contain_text("ta***@example.jp")
-                if os.environ.get("TRIAGE_SCREENSHOTS"):
-                    page.screenshot(
-                        path=str(Path(os.environ["TRIAGE_SCREENSHOTS"]) / "queue.png"), full_page=True
-                    )
+                if SCREENSHOTS:
+                    page.screenshot(path=str(Path(SCREENSHOTS) / "queue.png"), full_page=True)
                 page.click(f"a[href='/cases/{case_id}']")
                 expect(page.locator("mark[data-field=login_id]")).to_have_text("taro_sample77")
                 phone = page.locator("mark[data-field=phone]")
                 expect(phone).to_have_text("090-****-2345")
+                if SCREENSHOTS:
+                    page.screenshot(path=str(Path(SCREENSHOTS) / "case.png"), full_page=True)
                 page.click("#reveal-phone")
                 expect(page.locator("mark[data-field=phone]")).to_have_text("090-1111-2345")
-                if os.environ.get("TRIAGE_SCREENSHOTS"):
-                    page.screenshot(
-                        path=str(Path(os.environ["TRIAGE_SCREENSHOTS"]) / "case.png"), full_page=True
-                    )
                 page.fill("textarea[name=note]", "電話で本人確認済み")
                 page.click("#action-resolve")
                 expect(page.locator("#status")).to_have_text("解決済み")
