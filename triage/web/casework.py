@@ -36,20 +36,21 @@ class VersionConflict(TriageError):
 
 @dataclass(frozen=True)
 class Actor:
-    staff_id: int
+    staff_id: int | None  # None: an operating-system user at the command line (acts as admin)
     name: str
     role: str
     address: str
 
 
 def begin(
-    session: Session, case_id: int, action: Action, actor: Actor, *, expected_version: int
+    session: Session, case_id: int, action: Action, actor: Actor, *, expected_version: int | None
 ) -> Case | None:
-    """Lock the case, check its version and the status model; the case, or None if none."""
+    """Lock the case, check its version (None: a script that takes the case as it is now) and the
+    status model; the case, or None if there is none."""
     case = session.scalar(sa.select(Case).where(Case.id == case_id).with_for_update())
     if case is None:
         return None
-    if version(session, case_id) != expected_version:
+    if expected_version is not None and version(session, case_id) != expected_version:
         changes = list(
             session.scalars(
                 sa.select(CaseEvent)
@@ -105,7 +106,7 @@ def act(
     action: Action,
     actor: Actor,
     *,
-    expected_version: int,
+    expected_version: int | None,
     now: dt.datetime,
     note: str = "",
 ) -> Case | None:
@@ -120,6 +121,8 @@ def act(
         if claim is not None and claim[0] == actor.staff_id:
             raise TransitionRefused("refused_claimed_self")
         session.execute(sa.delete(CaseClaim).where(CaseClaim.case_id == case_id))
+        if actor.staff_id is None:
+            raise TransitionRefused("refused_no_account")
         session.add(CaseClaim(case_id=case_id, staff_id=actor.staff_id, claimed_at=now))
         if claim is not None:
             detail["from"] = claim[1]

@@ -34,7 +34,7 @@ def web_address(value: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-def _os_user() -> str:
+def os_user() -> str:
     try:
         return getpass.getuser()
     except (OSError, KeyError):  # no login name in this environment
@@ -51,7 +51,7 @@ def _read_password() -> str | None:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-def _run(settings: Settings, work: Callable[[Session, dt.datetime], int]) -> int:
+def run_in_transaction(settings: Settings, work: Callable[[Session, dt.datetime], int]) -> int:
     """``work`` in one write transaction, committed when it returns 0."""
     from triage.clock import SystemClock  # noqa: PLC0415 - the database layer only when used
     from triage.db.engine import SQLITE_BEGIN, make_engine, session_factory  # noqa: PLC0415
@@ -90,7 +90,7 @@ def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
         audit.record(
             session,
             now=now,
-            actor=_os_user(),
+            actor=os_user(),
             address="cli",
             action="staff_add",
             detail={"staff": user.name, "role": user.role.value},
@@ -98,7 +98,7 @@ def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
         print(f"staff {user.name} added ({user.role.value})")
         return EXIT_OK
 
-    return _run(settings, work)
+    return run_in_transaction(settings, work)
 
 
 def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -127,7 +127,7 @@ def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> int:
                 )
         return EXIT_OK
 
-    return _run(settings, work)
+    return run_in_transaction(settings, work)
 
 
 def cmd_staff_disable(args: argparse.Namespace, settings: Settings) -> int:
@@ -143,7 +143,7 @@ def cmd_staff_disable(args: argparse.Namespace, settings: Settings) -> int:
         audit.record(
             session,
             now=now,
-            actor=_os_user(),
+            actor=os_user(),
             address="cli",
             action="staff_disable",
             detail={"staff": args.name.strip().lower(), "sessions_ended": ended},
@@ -151,7 +151,7 @@ def cmd_staff_disable(args: argparse.Namespace, settings: Settings) -> int:
         print(f"staff {args.name.strip().lower()} disabled; {ended} session(s) ended")
         return EXIT_OK
 
-    return _run(settings, work)
+    return run_in_transaction(settings, work)
 
 
 def register(sub: Any, serve: argparse.ArgumentParser, parser_class: type[argparse.ArgumentParser]) -> None:
@@ -176,3 +176,10 @@ def register(sub: Any, serve: argparse.ArgumentParser, parser_class: type[argpar
     disable = staff_sub.add_parser("disable", help="disable an account and end its sessions")
     disable.add_argument("name", metavar="NAME")
     disable.set_defaults(func=cmd_staff_disable)
+    case = sub.choices.get("case")
+    if case is not None:  # `triage case claim|resolve|...` beside `case show`
+        from triage.web.casecli import register as register_case  # noqa: PLC0415
+
+        # argparse has no public way to reach an existing parser's subparsers.
+        (case_sub,) = [a for a in case._actions if isinstance(a, argparse._SubParsersAction)]
+        register_case(case_sub, parser_class)
