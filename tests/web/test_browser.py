@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from webkit import PASSWORD, Desk, WebProcess, open_desk
 
-from triage.db.models import Case, CaseStatus
+from triage.db.models import Case, CaseStatus, OutboundMessage
 from triage.db.staff import AuditEvent
 
 CHROMIUM = "/usr/bin/chromium"
@@ -90,3 +90,65 @@ def test_log_in_open_reveal_resolve_log_out(desk: Desk, tmp_path: Path) -> None:
             == 1
         )
     assert shutil.which("chromium") or os.path.exists(CHROMIUM)
+
+
+def test_two_people_keyboard_correct_and_ask(desk: Desk, tmp_path: Path) -> None:
+    """Filter the queue, open a case by keyboard, claim with `c`; a second person sees "also
+    viewing" and gets a version conflict; correct a field (decided again); ask for more."""
+    executable = _chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    web = WebProcess(tmp_path, desk.url)
+    waiting = desk.cases[1]  # needs_info: phone missing
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable, headless=True)
+            try:
+                ben = browser.new_context(locale="ja-JP").new_page()
+                cho = browser.new_context(locale="ja-JP").new_page()
+                for page, name in ((ben, "ben"), (cho, "cho")):
+                    page.goto(web.url + "/login")
+                    page.fill("input[name=name]", name)
+                    page.fill("input[name=password]", PASSWORD)
+                    page.click("button[type=submit]")
+                    expect(page.locator("h1")).to_have_text("受付一覧")
+                ben.select_option("select[name=status]", "needs_info")
+                ben.click("form.filters button[type=submit]")
+                expect(ben.locator("tr.case-row")).to_have_count(1)
+                ben.keyboard.press("j")
+                expect(ben.locator("tr.case-row.selected")).to_have_count(1)
+                ben.keyboard.press("o")
+                expect(ben).to_have_url(f"{web.url}/cases/{waiting}")
+                cho.goto(f"{web.url}/cases/{waiting}")
+                expect(cho.locator("#viewers")).to_contain_text("ben")
+                ben.keyboard.press("?")
+                expect(ben.locator("#keys")).to_be_visible()
+                ben.keyboard.press("Escape")
+                ben.keyboard.press("c")
+                expect(ben.locator("#claim")).to_contain_text("ben")
+                cho.click("#action-not-a-request")  # cho's page is older than ben's claim
+                expect(cho.locator("#conflict")).to_be_visible()
+                expect(cho.locator("body")).to_contain_text("claim (ben)")
+                ben.click("#correct-box summary")
+                ben.select_option("#correct-field", "phone")
+                ben.fill("#correct-value", "090-4444-5555")
+                ben.click("#action-correct")
+                expect(ben.locator("#status")).to_have_text("対応待ち")  # complete now: queued
+                expect(ben.locator(".history")).to_contain_text("corrected (ben)")
+                ben.click("#ask-box summary")
+                ben.check("input[name=field][value=birth_date]")
+                ben.click("#action-ask")
+                expect(ben.locator("#preview-body")).to_contain_text("生年月日")
+                ben.click("#ask-send")
+                expect(ben.locator("#status")).to_have_text("不足あり")
+            finally:
+                browser.close()
+    finally:
+        assert web.stop() == 0, web.output
+    with desk.sessions() as session:
+        replies = session.scalars(
+            sa.select(OutboundMessage).where(OutboundMessage.case_id == waiting).order_by(OutboundMessage.id)
+        ).all()
+        case = session.get(Case, waiting)
+    assert replies[-1].template == "needs_info" and "生年月日" in replies[-1].body
+    assert case is not None and case.status is CaseStatus.NEEDS_INFO
