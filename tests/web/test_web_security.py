@@ -5,6 +5,7 @@ lockout, session ends, cookies and headers."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -281,3 +282,40 @@ def test_no_personal_data_in_urls(desk: Desk) -> None:
         for url in re.findall(r'(?:href|action|src)="([^"]*)"', html):
             assert "@" not in url and "taro" not in url and "1111" not in url, url
     assert BASE_URL.startswith("https://")
+
+
+def test_no_personal_data_in_logs(desk: Desk, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = desk.client()
+    assert login(client, "ben", "wrong password!") == 401
+    assert login(client, "ben") == 303
+    page = client.get(f"/cases/{desk.cases[0]}").text
+    client.post(f"/cases/{desk.cases[0]}/reveal", data={"csrf_token": token_of(page), "field": "phone"})
+    client.get("/?status=all")
+    text = caplog.text
+    assert "failed staff login" in text  # every failure is logged ...
+    for secret in (
+        "taro@example.jp",
+        "hana@example.jp",
+        "090-1111-2345",
+        "09011112345",
+        "wrong password!",
+        PASSWORD,
+    ):
+        assert secret not in text  # ... with no name, address, value or password
+
+
+def test_hsts_over_tls_and_the_language_setting(desk: Desk) -> None:
+    client = desk.client()
+    assert login(client, "ben") == 303
+    page = client.get("/", headers={"accept-language": "ja"})
+    assert page.headers["strict-transport-security"] == "max-age=31536000"
+    response = client.post(
+        "/language", data={"csrf_token": token_of(page.text), "language": "en"}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    assert "<h1>Queue</h1>" in client.get("/", headers={"accept-language": "ja"}).text
+    assert (
+        client.post("/language", data={"csrf_token": token_of(page.text), "language": "fr"}).status_code
+        == 400
+    )

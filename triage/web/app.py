@@ -20,7 +20,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from triage.web.auth import AuthMiddleware, expected_csrf, login, login_form, logout
+from triage.web.auth import AuthMiddleware, expected_csrf, login, login_form, logout, set_language
 from triage.web.context import WebContext
 from triage.web.csrf import CsrfMiddleware
 from triage.web.headers import SecurityHeaders
@@ -67,6 +67,7 @@ def routes() -> list[Route | Mount]:
         Route("/login", login_form, methods=["GET"], name="login_form"),
         Route("/login", login, methods=["POST"], name="login"),
         Route("/logout", logout, methods=["POST"], name="logout"),
+        Route("/language", set_language, methods=["POST"], name="language"),
         Route("/cases/{case_id}", case_page, methods=["GET"], name="case"),
         Route("/cases/{case_id}/reveal", reveal, methods=["POST"], name="reveal"),
         Route("/cases/{case_id}/viewing", heartbeat, methods=["POST"], name="viewing"),

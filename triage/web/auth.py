@@ -18,11 +18,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from triage.db.engine import SQLITE_BEGIN
+from triage.db.staff import StaffUser
 from triage.web import audit
 from triage.web import sessions as staff_sessions
 from triage.web.accounts import authenticate
 from triage.web.context import client_address, context, staff, write
 from triage.web.csrf import PRE_COOKIE
+from triage.web.i18n import LANGUAGES
 from triage.web.passwords import parse_parameters, passwords
 from triage.web.render import page
 
@@ -138,3 +140,20 @@ async def logout(request: Request) -> Response:
 
 def admin(request: Request) -> bool:
     return staff(request).role == "admin"
+
+
+async def set_language(request: Request) -> Response:
+    """The staff member's own language for the pages ("" follows the browser)."""
+    current = staff(request)
+    form = await request.form()
+    chosen = str(form.get("language", ""))
+    if chosen not in {"", *LANGUAGES}:
+        return Response("unknown language", status_code=400, media_type="text/plain")
+
+    def work(session: Session) -> None:
+        user = session.get(StaffUser, current.staff_id)
+        if user is not None:
+            user.language = chosen or None
+
+    await write(request, work)
+    return RedirectResponse("/", status_code=303)
