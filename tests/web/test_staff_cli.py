@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from pathlib import Path
 
 import httpx2 as httpx
@@ -102,3 +103,51 @@ def test_serve_only_web_answers_on_loopback(migrated_db_url: str, tmp_path: Path
         code = web.stop()
     assert code == 0, web.output
     assert "SMTP ingress on" not in web.output
+
+
+def test_serve_web_shares_the_loop_with_the_smtp_ingress(migrated_db_url: str, tmp_path: Path) -> None:
+    """One `triage serve --web` process: a mail sent by SMTP shows in the staff queue."""
+    import re
+    import smtplib
+
+    from webkit import PASSWORD, add_user, free_port, token_of
+
+    from triage.config import Settings
+
+    settings = Settings.from_env({"TRIAGE_DATABASE_URL": migrated_db_url, "TRIAGE_ARGON2": FAST_ARGON2})
+    engine = make_engine(migrated_db_url)
+    try:
+        add_user(session_factory(engine), "ben", "agent", settings)
+    finally:
+        engine.dispose()
+    smtp_port = free_port()
+    web = WebProcess(tmp_path, migrated_db_url, smtp_port=smtp_port)
+    try:
+        assert "SMTP ingress on" in web.output and "staff web UI on" in web.output
+        raw = (
+            "From: taro@example.jp\r\nTo: secure_billing@cc.example.jp\r\nSubject: help\r\n"
+            "Message-ID: <s1@example.jp>\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n"
+            "ログインID:taro_sample77\r\nメールアドレス:taro@example.jp\r\n電話番号:090-1111-2345\r\n"
+        ).encode()
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as smtp:
+            smtp.sendmail("taro@example.jp", ["secure_billing@cc.example.jp"], raw)
+        with httpx.Client(base_url=web.url, timeout=10) as client:
+            form = client.get("/login")
+            # Plain http on loopback: the Secure cookies are for browsers; carry them by hand.
+            pre = {"cookie": f"__Host-triage-pre={form.cookies['__Host-triage-pre']}"}
+            done = client.post(
+                "/login",
+                data={"name": "ben", "password": PASSWORD, "csrf_token": token_of(form.text)},
+                headers=pre,
+            )
+            assert done.status_code == 303
+            session_cookie = {"cookie": f"__Host-triage-session={done.cookies['__Host-triage-session']}"}
+            for _ in range(100):
+                queue = client.get("/?status=all", headers=session_cookie).text
+                if re.search(r'href="/cases/\d+"', queue):
+                    break
+                time.sleep(0.1)
+            assert "ta***@example.jp" in queue
+    finally:
+        code = web.stop()
+    assert code == 0, web.output

@@ -155,24 +155,22 @@ class WebProcess:
     """``python -m triage serve --only web --web 127.0.0.1:PORT``; output in a log file."""
 
     def __init__(
-        self, workdir: Path, database_url: str, *, extra_env: Mapping[str, str] | None = None
+        self,
+        workdir: Path,
+        database_url: str,
+        *,
+        extra_env: Mapping[str, str] | None = None,
+        smtp_port: int | None = None,
     ) -> None:
+        """``--only web``; with ``smtp_port``, the whole service plus ``--web`` on one event loop."""
         self.port = free_port()
         self.log_path = workdir / "web.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
         env.update(
             {"TRIAGE_DATABASE_URL": database_url, "TRIAGE_ARGON2": FAST_ARGON2, **dict(extra_env or {})}
         )
-        command = [
-            sys.executable,
-            "-m",
-            "triage",
-            "serve",
-            "--only",
-            "web",
-            "--web",
-            f"127.0.0.1:{self.port}",
-        ]
+        command = [sys.executable, "-m", "triage", "serve", "--web", f"127.0.0.1:{self.port}"]
+        command += ["--smtp", f"127.0.0.1:{smtp_port}"] if smtp_port else ["--only", "web"]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT
