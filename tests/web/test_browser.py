@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from webkit import PASSWORD, Desk, WebProcess, open_desk
+from webkit import PASSWORD, Desk, WebProcess, ingest, mail, open_desk
 
 from triage.db.models import Case, CaseStatus, OutboundMessage
 from triage.db.staff import AuditEvent
@@ -152,3 +152,52 @@ def test_two_people_keyboard_correct_and_ask(desk: Desk, tmp_path: Path) -> None
         case = session.get(Case, waiting)
     assert replies[-1].template == "needs_info" and "生年月日" in replies[-1].body
     assert case is not None and case.status is CaseStatus.NEEDS_INFO
+
+
+def test_merge_two_cases_of_one_member(desk: Desk, tmp_path: Path) -> None:
+    executable = _chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    first = desk.cases[1]  # hana, needs_info (no phone)
+    with desk.sessions() as session:
+        case = session.get(Case, first)
+        assert case is not None
+        case.status = CaseStatus.NOT_A_REQUEST  # closed, so hana's next mail opens a second case
+        session.commit()
+    folder = tmp_path / "second"
+    folder.mkdir()
+    (folder / "3.eml").write_bytes(
+        mail("電話番号:090-7777-8888\n", sender="hana@example.jp", message_id="h9@example.jp")
+    )
+    (second,) = ingest(desk.sessions, desk.settings, desk.rules, folder)
+    with desk.sessions() as session:
+        case = session.get(Case, first)
+        other = session.get(Case, second)
+        assert case is not None and other is not None
+        case.status = CaseStatus.NEEDS_INFO
+        reference = other.reference
+        session.commit()
+    web = WebProcess(tmp_path, desk.url)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable, headless=True)
+            try:
+                page = browser.new_context(locale="ja-JP").new_page()
+                page.goto(web.url + "/login")
+                page.fill("input[name=name]", "ben")
+                page.fill("input[name=password]", PASSWORD)
+                page.click("button[type=submit]")
+                page.goto(f"{web.url}/cases/{first}")
+                page.click("#merge-box summary")
+                page.fill("#merge-reference", reference)
+                page.click("#action-merge")
+                expect(page.locator(".history")).to_contain_text("merged (ben)")
+                expect(page.locator("article.mail-inbound")).to_have_count(2)
+                expect(page.locator("mark[data-field=phone]")).to_have_text("090-****-8888")
+            finally:
+                browser.close()
+    finally:
+        assert web.stop() == 0, web.output
+    with desk.sessions() as session:
+        other = session.get(Case, second)
+        assert other is not None and other.status is CaseStatus.RESOLVED
