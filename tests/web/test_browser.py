@@ -19,6 +19,8 @@ from triage.db.staff import AuditEvent
 CHROMIUM = "/usr/bin/chromium"
 # A folder to write the README's screenshots to (docs/screenshots/), else none are taken.
 SCREENSHOTS = os.environ.get("SCREENSHOTS_DIR")
+# Generous: CI machines are small and run other tests beside these.
+TIMEOUT_MS = 20_000
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
@@ -41,6 +43,8 @@ def desk(migrated_db_url: str, tmp_path: Path, plain_environment: None) -> Itera
 def test_log_in_open_reveal_resolve_log_out(desk: Desk, tmp_path: Path) -> None:
     executable = _chromium()
     from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
 
     web = WebProcess(tmp_path, desk.url)
     case_id = desk.cases[0]
@@ -97,6 +101,8 @@ def test_two_people_keyboard_correct_and_ask(desk: Desk, tmp_path: Path) -> None
     viewing" and gets a version conflict; correct a field (decided again); ask for more."""
     executable = _chromium()
     from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
 
     web = WebProcess(tmp_path, desk.url)
     waiting = desk.cases[1]  # needs_info: phone missing
@@ -157,6 +163,8 @@ def test_two_people_keyboard_correct_and_ask(desk: Desk, tmp_path: Path) -> None
 def test_merge_two_cases_of_one_member(desk: Desk, tmp_path: Path) -> None:
     executable = _chromium()
     from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
 
     first = desk.cases[1]  # hana, needs_info (no phone)
     with desk.sessions() as session:
