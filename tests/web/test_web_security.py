@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from starlette.routing import Mount, Route
+from starlette.testclient import TestClient
 from webkit import BASE_URL, PASSWORD, Desk, ingest, login, mail, open_desk, token_of
 
 from triage.clock import FixedClock
@@ -319,3 +320,21 @@ def test_hsts_over_tls_and_the_language_setting(desk: Desk) -> None:
         client.post("/language", data={"csrf_token": token_of(page.text), "language": "fr"}).status_code
         == 400
     )
+
+
+def test_a_server_error_is_a_generic_page_with_the_headers(desk: Desk) -> None:
+    client = TestClient(
+        create_app(WebContext(desk.sessions, desk.settings, desk.rules, desk.clock)),
+        base_url=BASE_URL,
+        raise_server_exceptions=False,
+    )
+    assert login(client, "ben") == 303
+    with desk.sessions() as session:
+        session.execute(sa.text("DROP TABLE case_viewers"))
+        session.commit()
+    response = client.get(f"/cases/{desk.cases[0]}")
+    assert response.status_code == 500
+    assert response.headers["content-security-policy"] == CSP
+    assert response.headers["cache-control"] == "no-store"
+    assert "case_viewers" not in response.text and "Traceback" not in response.text
+    assert "エラーが発生しました" in response.text

@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
@@ -23,7 +23,7 @@ from starlette.types import Scope
 from triage.web.auth import AuthMiddleware, expected_csrf, login, login_form, logout, set_language
 from triage.web.context import WebContext
 from triage.web.csrf import CsrfMiddleware
-from triage.web.headers import SecurityHeaders
+from triage.web.headers import HEADERS, SecurityHeaders
 from triage.web.pages.admin import (
     audit_csv,
     audit_page,
@@ -98,8 +98,18 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
+    """A generic page, no trace or SQL. Starlette sends it from outside the middleware, so the
+    security headers are set here."""
     log.error("staff page %s failed: %s", request.url.path, type(exc).__name__, exc_info=exc)
-    return page(request, "error.html", status_code=500, message_key="error")
+    try:
+        response: Response = page(request, "error.html", status_code=500, message_key="error")
+    except Exception:  # the page itself cannot be rendered: plain text then
+        log.exception("the error page failed too")
+        response = PlainTextResponse("error", status_code=500)
+    for name, value in HEADERS:
+        response.headers[name.decode()] = value.decode()
+    response.headers["cache-control"] = "no-store"
+    return response
 
 
 def create_app(ctx: WebContext) -> Starlette:
