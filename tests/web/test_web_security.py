@@ -338,3 +338,24 @@ def test_a_server_error_is_a_generic_page_with_the_headers(desk: Desk) -> None:
     assert response.headers["cache-control"] == "no-store"
     assert "case_viewers" not in response.text and "Traceback" not in response.text
     assert "エラーが発生しました" in response.text
+
+
+def test_the_raw_mail_is_an_audited_admin_download(desk: Desk) -> None:
+    agent, admin = desk.client(), desk.client()
+    assert login(agent, "ben") == 303 and login(admin, "aiko") == 303
+    page = admin.get(f"/cases/{desk.cases[0]}").text
+    link = re.search(r'href="(/cases/\d+/mails/\d+/raw)"', page)
+    assert link is not None
+    assert "/raw" not in agent.get(f"/cases/{desk.cases[0]}").text
+    assert agent.get(link.group(1)).status_code == 403
+    response = admin.get(link.group(1))
+    assert response.status_code == 200
+    assert response.headers["content-disposition"].startswith("attachment;")
+    assert response.headers["content-type"] == "application/octet-stream"
+    assert "sandbox" in response.headers.get_list("content-security-policy")[-1]
+    assert b"taro_sample77" in response.content
+    other_case = re.sub(r"/cases/\d+/", f"/cases/{desk.cases[1]}/", link.group(1))
+    assert admin.get(other_case).status_code == 404  # a mail only under its own case
+    with desk.sessions() as session:
+        rows = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "raw_mail")).all()
+    assert [(row.actor, row.case_id) for row in rows] == [("aiko", desk.cases[0])]

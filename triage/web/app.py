@@ -36,7 +36,7 @@ from triage.web.pages.admin import (
     staff_end_sessions,
     staff_page,
 )
-from triage.web.pages.case import action, case_page, heartbeat, reveal
+from triage.web.pages.case import action, case_page, heartbeat, raw_mail, reveal
 from triage.web.pages.edit import ask_more, correct, merge
 from triage.web.pages.queue import bulk, delete, queue, save
 from triage.web.render import page
@@ -70,6 +70,7 @@ def routes() -> list[Route | Mount]:
         Route("/language", set_language, methods=["POST"], name="language"),
         Route("/cases/{case_id}", case_page, methods=["GET"], name="case"),
         Route("/cases/{case_id}/reveal", reveal, methods=["POST"], name="reveal"),
+        Route("/cases/{case_id}/mails/{inbound_id}/raw", raw_mail, methods=["GET"], name="raw_mail"),
         Route("/cases/{case_id}/viewing", heartbeat, methods=["POST"], name="viewing"),
         Route("/cases/{case_id}/correct", correct, methods=["POST"], name="correct"),
         Route("/cases/{case_id}/ask", ask_more, methods=["POST"], name="ask"),

@@ -25,6 +25,9 @@ HEADERS: Final = (
 )
 
 
+_OURS: Final = frozenset(name for name, _ in HEADERS)
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -36,12 +39,12 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [
-                    (name, value)
-                    for name, value in message.get("headers", [])
-                    if name.lower() not in {name for name, _ in HEADERS}
-                ]
+                given = list(message.get("headers", []))
+                # A response may tighten the policy (the raw-mail download: sandbox), never drop it.
+                own_csp = [value for name, value in given if name.lower() == b"content-security-policy"]
+                headers = [(name, value) for name, value in given if name.lower() not in _OURS]
                 headers.extend(HEADERS)
+                headers.extend((b"content-security-policy", value) for value in own_csp)
                 if not any(name.lower() == b"cache-control" for name, _ in headers):
                     headers.append((b"cache-control", b"no-store"))
                 if scope.get("scheme") == "https":  # behind the TLS proxy (X-Forwarded-Proto)

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from triage.cases.status import BUTTONS, Action, Role, TransitionRefused, allowed_actions
-from triage.db.models import Case, CaseStatus
+from triage.db.models import Case, CaseStatus, InboundMessage
 from triage.web import ask, audit, viewers
 from triage.web.casedata import CaseView, load_case_view
 from triage.web.casework import Actor, VersionConflict, act
@@ -152,3 +152,48 @@ async def action(request: Request) -> Response:
     if case is None:
         raise HTTPException(404)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+async def raw_mail(request: Request) -> Response:
+    """The stored message exactly as received, for admins: a download, never rendered (audited).
+
+    Reading the raw mail is a permission of its own (security.md §2): agents see the parsed,
+    escaped text on the case page only.
+    """
+    ctx = context(request)
+    current = staff(request)
+    if current.role != "admin":
+        raise HTTPException(403)
+    case_id = case_id_of(request)
+    raw_id = str(request.path_params["inbound_id"])
+    if not raw_id.isdigit() or len(raw_id) > 12:
+        raise HTTPException(404)
+    address = client_address(request)
+
+    def work(session: Session) -> bytes | None:
+        mail = session.get(InboundMessage, int(raw_id))
+        if mail is None or mail.case_id != case_id:
+            return None
+        audit.record(
+            session,
+            now=ctx.clock.now(),
+            actor=current.name,
+            address=address,
+            action="raw_mail",
+            staff_id=current.staff_id,
+            case_id=case_id,
+            detail={"inbound": mail.id},
+        )
+        return mail.raw
+
+    raw = await write(request, work)
+    if raw is None:
+        raise HTTPException(404)
+    return Response(
+        raw,
+        media_type="application/octet-stream",
+        headers={
+            "content-disposition": f'attachment; filename="inbound-{raw_id}.eml"',
+            "content-security-policy": "sandbox; default-src 'none'",
+        },
+    )
