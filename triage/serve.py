@@ -63,7 +63,7 @@ async def _serve(
             from triage.web.context import WebContext  # noqa: PLC0415 - only with the web part
             from triage.web.server import WebServer  # noqa: PLC0415
 
-            web_server = WebServer(WebContext(sessions, settings, rules, clock), *web)
+            web_server = WebServer(WebContext(sessions, settings, rules, clock, gate), *web)
             await web_server.start()
             _say(f"staff web UI on http://{web[0]}:{web[1]}/ (put a TLS proxy in front in production)")
         if "ingress" in parts:

@@ -17,7 +17,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from triage.db.engine import SQLITE_BEGIN
 from triage.db.staff import StaffUser
 from triage.web import audit
 from triage.web import sessions as staff_sessions
@@ -58,8 +57,7 @@ class AuthMiddleware:
             ctx = scope["app"].state.ctx
 
             def load() -> staff_sessions.Current | None:
-                with ctx.sessions() as session:
-                    session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+                with ctx.writing() as session:
                     found = staff_sessions.load(session, token, now=ctx.clock.now())
                     session.commit()
                     return found

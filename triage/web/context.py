@@ -13,6 +13,7 @@ from starlette.requests import Request
 from triage.clock import Clock
 from triage.config import Settings
 from triage.db.engine import SQLITE_BEGIN
+from triage.db.gate import WriteGate
 from triage.engine.spec import RuleSet
 from triage.web.i18n import negotiate
 from triage.web.sessions import Current
@@ -26,6 +27,16 @@ class WebContext:
     settings: Settings
     rules: RuleSet
     clock: Clock
+    # SQLite in `triage serve`: the ingress's inserts go before the web's writes (db/gate.py).
+    gate: WriteGate | None = None
+
+    def writing(self) -> Session:
+        """A session for a write transaction (IMMEDIATE on SQLite), after the ingress's turn."""
+        if self.gate is not None:
+            self.gate.wait_turn()
+        session = self.sessions()
+        session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+        return session
 
 
 def context(request: Request) -> WebContext:
@@ -63,11 +74,10 @@ async def read(request: Request, work: Callable[[Session], T]) -> T:
 
 async def write(request: Request, work: Callable[[Session], T]) -> T:
     """Run ``work`` in a write transaction (IMMEDIATE on SQLite) and commit it."""
-    sessions = context(request).sessions
+    ctx = context(request)
 
     def run() -> T:
-        with sessions() as session:
-            session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+        with ctx.writing() as session:
             result = work(session)
             session.commit()
             return result
