@@ -314,3 +314,18 @@ def test_bulk_actions_with_a_version_each(desk: Desk) -> None:
     assert [_status(desk, i) for i in ids] == [CaseStatus.RESOLVED, CaseStatus.QUEUED, CaseStatus.RESOLVED]
     claim = ben.post("/bulk", data={"csrf_token": token_of(html), "action": "delete", "case": boxes})
     assert claim.status_code == 400
+
+
+def test_typed_filter_values_are_encoded_in_links(desk: Desk) -> None:
+    _seed(desk, PAGE_SIZE + 1)
+    client = desk.client()
+    assert login(client, "ben") == 303
+    html = client.get("/", params={"status": "queued", "assignee": '-"&status=resolved'}).text
+    assert 'value="-&#34;&amp;status=resolved"' in html  # the typed text, escaped
+    html = client.get("/", params={"status": "queued", "mailbox": "secure_jo1", "assignee": "-"}).text
+    link = re.search(r'href="/\?([^"]+)" rel="next"', html)
+    assert link is not None and "assignee=-" in link.group(1)
+    from triage.web.queue import QueueFilter
+
+    odd = QueueFilter(assignee='a&status=x"').query_string()
+    assert odd == "status=queued&assignee=a%26status%3Dx%22"

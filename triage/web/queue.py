@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -60,18 +61,18 @@ class QueueFilter:
 
     def query_string(self, *, after: int | None = None) -> str:
         """The filters (and a cursor) as a query string: no personal data, only names and ids."""
-        parts = [f"status={self.status.value if self.status else ALL}"]
+        parts: list[tuple[str, str | int]] = [("status", self.status.value if self.status else ALL)]
         if self.mailbox:
-            parts.append(f"mailbox={self.mailbox}")
+            parts.append(("mailbox", self.mailbox))
         if self.min_age_days:
-            parts.append(f"age={self.min_age_days}")
+            parts.append(("age", self.min_age_days))
         if self.assignee:
-            parts.append(f"assignee={self.assignee}")
+            parts.append(("assignee", self.assignee))
         if self.mine:
-            parts.append("mine=1")
+            parts.append(("mine", 1))
         if after is not None:
-            parts.append(f"after={after}")
-        return "&".join(parts)
+            parts.append(("after", after))
+        return urlencode(parts)
 
 
 @dataclass(frozen=True)
