@@ -158,6 +158,7 @@ def test_merge_two_cases_of_one_member(desk: Desk, tmp_path: Path) -> None:
     client = desk.client()
     assert login(client, "ben") == 303
     html = client.get(f"/cases/{first}").text
+    assert f">{reference}</a>" in html.split('id="member-cases"')[1]  # offered for merging
     response = client.post(
         f"/cases/{first}/merge", data=_form(html, reference=reference), follow_redirects=False
     )

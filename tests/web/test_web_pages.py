@@ -329,3 +329,28 @@ def test_typed_filter_values_are_encoded_in_links(desk: Desk) -> None:
 
     odd = QueueFilter(assignee='a&status=x"').query_string()
     assert odd == "status=queued&assignee=a%26status%3Dx%22"
+
+
+def test_find_a_member_by_address_or_phone_with_a_post(desk: Desk) -> None:
+    client = desk.client()
+    assert login(client, "ben") == 303
+    form = client.get("/search").text
+    assert 'method="post" action="/search"' in form
+    by_address = client.post("/search", data={"csrf_token": token_of(form), "q": "Taro@Example.jp"})
+    assert (
+        f'href="/cases/{desk.cases[0]}"' in by_address.text
+        and f"/cases/{desk.cases[1]}" not in by_address.text
+    )
+    assert "taro@example.jp" not in by_address.text.lower().replace("ta***@example.jp", "")
+    by_phone = client.post("/search", data={"csrf_token": token_of(form), "q": "０９０－１１１１－２３４５"})
+    assert f'href="/cases/{desk.cases[0]}"' in by_phone.text
+    nothing = client.post("/search", data={"csrf_token": token_of(form), "q": "090-0000-0000"})
+    assert "該当する案件はありません" in nothing.text
+    with desk.sessions() as session:
+        rows = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "search")).all()
+    assert [row.detail for row in rows] == [
+        {"kind": "address", "found": 1},
+        {"kind": "phone", "found": 1},
+        {"kind": "phone", "found": 0},
+    ]
+    assert "1111" not in str([row.detail for row in rows])

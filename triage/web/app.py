@@ -39,6 +39,7 @@ from triage.web.pages.admin import (
 from triage.web.pages.case import action, case_page, heartbeat, raw_mail, reveal
 from triage.web.pages.edit import ask_more, correct, merge
 from triage.web.pages.queue import bulk, delete, queue, save
+from triage.web.pages.search import search, search_form
 from triage.web.render import page
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ def routes() -> list[Route | Mount]:
     return [
         Route("/", queue, methods=["GET"], name="queue"),
         Route("/bulk", bulk, methods=["POST"], name="bulk"),
+        Route("/search", search_form, methods=["GET"], name="search_form"),
+        Route("/search", search, methods=["POST"], name="search"),
         Route("/views", save, methods=["POST"], name="save_view"),
         Route("/views/{view_id}/delete", delete, methods=["POST"], name="delete_view"),
         Route("/login", login_form, methods=["GET"], name="login_form"),

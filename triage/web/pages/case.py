@@ -18,6 +18,7 @@ from triage.web.casework import Actor, VersionConflict, act
 from triage.web.context import client_address, context, language, staff, write
 from triage.web.i18n import translate
 from triage.web.render import page
+from triage.web.search import other_cases_of_member
 
 ACTION_PATHS = {action.value.replace("_", "-"): action for action in Action if action.value in BUTTONS}
 
@@ -37,7 +38,7 @@ async def _show(request: Request, revealed: frozenset[str], *, reveal_request: b
     address = client_address(request)
     now = ctx.clock.now()
 
-    def work(session: Session) -> tuple[CaseView, list[str], int | None] | None:
+    def work(session: Session) -> tuple[CaseView, list[str], int | None, list[Case]] | None:
         case = session.get(Case, case_id)
         if case is None:
             return None
@@ -54,12 +55,12 @@ async def _show(request: Request, revealed: frozenset[str], *, reveal_request: b
             case_id=case_id,
             fields=shown,
         )
-        return view, others, next_case(session, case_id)
+        return view, others, next_case(session, case_id), other_cases_of_member(session, case)
 
     loaded = await write(request, work)
     if loaded is None:
         raise HTTPException(404)
-    view, others, next_id = loaded
+    view, others, next_id, member_cases = loaded
     claimed_by_other = view.claimed_by_id is not None and view.claimed_by_id != current.staff_id
     allowed = allowed_actions(view.case.status, Role(current.role), claimed_by_other=claimed_by_other)
     actions = [a for a in allowed if a.value in BUTTONS]
@@ -77,6 +78,7 @@ async def _show(request: Request, revealed: frozenset[str], *, reveal_request: b
         revealed=revealed,
         viewers=others,
         next_id=next_id,
+        member_cases=member_cases,
         askable=ask.askable_fields(view.case, ctx.rules, view.case.language),
         field_names=list(ctx.rules.fields),
     )
