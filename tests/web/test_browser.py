@@ -4,6 +4,7 @@ highlighted, reveal a masked field (audited), resolve with a note, log out."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from webkit import PASSWORD, Desk, WebProcess, ingest, mail, open_desk
+from webkit import PASSWORD, Desk, WebProcess, ingest, mail, open_desk, seed_cases
 
 from triage.db.models import Case, CaseStatus, OutboundMessage
 from triage.db.staff import AuditEvent
@@ -46,6 +47,13 @@ def test_log_in_open_reveal_resolve_log_out(desk: Desk, tmp_path: Path) -> None:
 
     expect.set_options(timeout=TIMEOUT_MS)
 
+    with desk.sessions() as session:  # the ingested case arrived first: oldest (ids follow arrival)
+        first = session.get(Case, desk.cases[0])
+        assert first is not None
+        first.created_at -= dt.timedelta(days=10)
+        session.commit()
+    seed_cases(desk, 2, mailbox="secure_lunasea", days_ago=9, prefix="L")  # past the 7-day target
+    seed_cases(desk, 2, mailbox="secure_jo1", days_ago=2, prefix="J")
     web = WebProcess(tmp_path, desk.url)
     case_id = desk.cases[0]
     try:
@@ -60,6 +68,8 @@ def test_log_in_open_reveal_resolve_log_out(desk: Desk, tmp_path: Path) -> None:
                 page.click("button[type=submit]")
                 expect(page.locator("h1")).to_have_text("受付一覧")
                 expect(page.locator("#queue")).to_contain_text("ta***@example.jp")
+                expect(page.locator("tr.overdue")).to_have_count(3)
+                expect(page.locator("tr.overdue").first).to_contain_text("期限超過")
                 if SCREENSHOTS:
                     page.screenshot(path=str(Path(SCREENSHOTS) / "queue.png"), full_page=True)
                 page.click(f"a[href='/cases/{case_id}']")

@@ -205,3 +205,29 @@ class WebProcess:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+
+def seed_cases(desk: Desk, count: int, *, mailbox: str, days_ago: float = 0, prefix: str = "S") -> list[int]:
+    """``count`` queued cases of ``mailbox`` made ``days_ago`` (no mail behind them): queue data."""
+    from triage.db.models import Case, CaseStatus
+
+    created = SystemClock().now() - dt.timedelta(days=days_ago)
+    with desk.sessions() as session:
+        cases = [
+            Case(
+                reference=f"{prefix}{index:03d}-X{index % 10}",
+                mailbox=mailbox,
+                status=CaseStatus.QUEUED,
+                sender=f"member{index}@example.jp",
+                language="ja",
+                created_at=created,
+                updated_at=created,
+                reason="complete",
+                missing=[],
+                invalid=[],
+            )
+            for index in range(count)
+        ]
+        session.add_all(cases)
+        session.commit()
+        return [case.id for case in cases]
