@@ -9,8 +9,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import make_url
 
+# Both register their tables on Base.metadata: the mail and case side, and the staff web UI's.
 import triage.db.models
-import triage.db.staff  # noqa: F401 - the staff tables (accounts, sessions, claims, audit)
+import triage.db.staff  # noqa: F401
 from triage.config import Settings
 from triage.db.base import Base
 from triage.db.engine import make_engine
