@@ -9,7 +9,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import make_url
 
-import triage.db.models  # noqa: F401 - registers the tables on Base.metadata
+# Both register their tables on Base.metadata: the mail and case side, and the staff web UI's.
+import triage.db.models
+import triage.db.staff  # noqa: F401
 from triage.config import Settings
 from triage.db.base import Base
 from triage.db.engine import make_engine

@@ -119,7 +119,7 @@ def test_queue_list_bad_status_is_a_usage_error(
 ) -> None:
     assert run(["queue", "list", "--status", "open"]) == 2
     assert capsys.readouterr().err == (
-        "triage: --status must be one of needs_info, icloud_rejected, queued, resolved\n"
+        "triage: --status must be one of needs_info, icloud_rejected, queued, resolved, not_a_request\n"
     )
 
 

@@ -244,7 +244,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(logging.INFO)
     host, port = args.smtp or settings.smtp_listen
     only = [part.strip() for value in args.only or () for part in value.split(",") if part.strip()]
-    serve(settings, _rules(settings), host, port, only=only or None)
+    serve(settings, _rules(settings), host, port, only=only or None, web=getattr(args, "web", None))
     return EXIT_OK
 
 
@@ -575,7 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--only",
         action="append",
         metavar="PART",
-        help="run only these parts: ingress, worker, sender (repeat or comma-separate; default all)",
+        help="run only these parts: ingress, worker, sender, web (repeat or comma-separate)",
     )
     serve_cmd.set_defaults(func=cmd_serve)
 
@@ -633,6 +633,10 @@ def build_parser() -> argparse.ArgumentParser:
     lint_cmd = rules_sub.add_parser("lint", help="check every rule pack, example and template")
     lint_cmd.add_argument("--json", action="store_true", help="print one JSON object")
     lint_cmd.set_defaults(func=cmd_rules_lint)
+
+    from triage.web.staffcli import register  # noqa: PLC0415 - the staff web UI's commands
+
+    register(sub, serve=serve_cmd, parser_class=_Parser)
     return parser
 
 

@@ -78,6 +78,21 @@ def _hostport(env: Mapping[str, str], name: str, default: str) -> tuple[str, int
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+def _reply_targets(env: Mapping[str, str], name: str) -> tuple[int, tuple[tuple[str, int], ...]]:
+    """ "7,secure_jo1=5": 7 days for every mailbox, 5 for secure_jo1 (staff web queue)."""
+    raw = env.get(name, "").strip()
+    default, per_mailbox = 7, []
+    for item in (part.strip() for part in raw.split(",") if part.strip()):
+        mailbox, sep, days = item.rpartition("=")
+        if not days.strip().isdigit() or int(days) < 1 or (sep and not mailbox.strip()):
+            raise ConfigError(f"{name} must look like 7,secure_jo1=5 (whole days), not {raw!r}")
+        if sep:
+            per_mailbox.append((mailbox.strip().lower(), int(days)))
+        else:
+            default = int(days)
+    return default, tuple(per_mailbox)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///triage.db"
@@ -94,6 +109,13 @@ class Settings:
     noreply_local_parts: tuple[str, ...] = ()
     smtp_listen: tuple[str, int] = ("127.0.0.1", 8025)
     relay: tuple[str, int] | None = None
+    # Staff web UI (triage/web/): where `serve --web` listens, and the desk's reply target per
+    # mailbox in days (the LUNA SEA FAQ promises an answer within about a week).
+    web_listen: tuple[str, int] = ("127.0.0.1", 8080)
+    reply_target_days: int = 7
+    reply_target_days_by_mailbox: tuple[tuple[str, int], ...] = ()
+    # argon2id parameters of staff passwords, "t=2,m=19456,p=1"; "" = argon2-cffi's defaults.
+    argon2: str = ""
     max_message_bytes: int = 10 * 1024 * 1024
     max_recipients: int = 100
     max_connections: int = 100
@@ -130,10 +152,15 @@ class Settings:
     reply_breaker: tuple[int, int] = (500, 600)
     extra: Mapping[str, str] = field(default_factory=dict)
 
+    def reply_target(self, mailbox: str) -> int:
+        """The reply target of ``mailbox`` in days."""
+        return dict(self.reply_target_days_by_mailbox).get(mailbox, self.reply_target_days)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         relay_raw = env.get("TRIAGE_RELAY", "").strip()
+        reply_target, reply_targets = _reply_targets(env, "TRIAGE_REPLY_TARGET_DAYS")
         return cls(
             database_url=env.get("TRIAGE_DATABASE_URL", cls.database_url),
             rules_dir=Path(env.get("TRIAGE_RULES_DIR", str(cls.rules_dir))),
@@ -147,6 +174,10 @@ class Settings:
             noreply_local_parts=_split(env.get("TRIAGE_NOREPLY_LOCAL_PARTS", "")),
             smtp_listen=_hostport(env, "TRIAGE_SMTP_LISTEN", "127.0.0.1:8025"),
             relay=_hostport(env, "TRIAGE_RELAY", relay_raw) if relay_raw else None,
+            web_listen=_hostport(env, "TRIAGE_WEB_LISTEN", "127.0.0.1:8080"),
+            reply_target_days=reply_target,
+            reply_target_days_by_mailbox=reply_targets,
+            argon2=env.get("TRIAGE_ARGON2", "").strip(),
             max_message_bytes=_int(env, "TRIAGE_MAX_MESSAGE_BYTES", cls.max_message_bytes),
             max_recipients=_int(env, "TRIAGE_MAX_RECIPIENTS", cls.max_recipients),
             max_connections=_int(env, "TRIAGE_MAX_CONNECTIONS", cls.max_connections),

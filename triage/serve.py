@@ -28,7 +28,9 @@ from triage.worker.loop import Worker
 
 log = logging.getLogger(__name__)
 
-PARTS: Final = ("ingress", "worker", "sender")
+PARTS: Final = ("ingress", "worker", "sender", "web")
+# Without --only: these, and the staff web UI when --web is given.
+DEFAULT_PARTS: Final = ("ingress", "worker", "sender")
 
 
 def _say(message: str) -> None:
@@ -41,6 +43,8 @@ async def _serve(
     host: str,
     port: int,
     parts: Collection[str],
+    *,
+    web: tuple[str, int],
 ) -> None:
     engine = make_engine(settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     sessions = session_factory(engine)
@@ -53,7 +57,15 @@ async def _serve(
         loop.add_signal_handler(signum, stop.set)
     tasks: list[asyncio.Task[None]] = []
     ingress: IngressServer | None = None
+    web_server = None
     try:
+        if "web" in parts:
+            from triage.web.context import WebContext  # noqa: PLC0415 - only with the web part
+            from triage.web.server import WebServer  # noqa: PLC0415
+
+            web_server = WebServer(WebContext(sessions, settings, rules, clock, gate), *web)
+            await web_server.start()
+            _say(f"staff web UI on http://{web[0]}:{web[1]}/ (put a TLS proxy in front in production)")
         if "ingress" in parts:
             ingress = await start_ingress(
                 settings, InboundStore(sessions, gate=gate), rules.mailboxes, host, port
@@ -77,10 +89,14 @@ async def _serve(
         _say("stopping")
         if ingress is not None:
             await ingress.shutdown(grace=float(settings.shutdown_grace_seconds))
+        if web_server is not None:
+            await web_server.stop()
         for task in tasks:
             await task
     finally:
         stop.set()
+        if web_server is not None:
+            web_server.server.should_exit = True
         for task in tasks:
             if not task.done():
                 task.cancel()
@@ -91,9 +107,16 @@ async def _serve(
 
 
 def serve(
-    settings: Settings, rules: RuleSet, host: str, port: int, only: Collection[str] | None = None
+    settings: Settings,
+    rules: RuleSet,
+    host: str,
+    port: int,
+    *,
+    only: Collection[str] | None = None,
+    web: tuple[str, int] | None = None,
 ) -> None:
-    parts = tuple(only or PARTS)
+    """Run the parts; ``web`` (HOST, PORT) adds the staff web UI to the default parts."""
+    parts = tuple(only or (DEFAULT_PARTS + (("web",) if web else ())))
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
         raise ConfigError(f"unknown part {unknown[0]!r}: choose from {', '.join(PARTS)}")
@@ -101,7 +124,7 @@ def serve(
         raise ConfigError("--only sender needs a relay: set TRIAGE_RELAY=host:port")
     upgrade(settings.database_url)
     _say(f"database {_redacted(settings.database_url)} is at the latest migration")
-    asyncio.run(_serve(settings, rules, host, port, parts))
+    asyncio.run(_serve(settings, rules, host, port, parts, web=web or settings.web_listen))
 
 
 def _redacted(url: str) -> str:

@@ -17,7 +17,7 @@ from triage.db.engine import make_engine
 
 pytestmark = pytest.mark.db
 
-HEAD = "0003"
+HEAD = "0004"
 
 
 def _tables(url: str) -> set[str]:
@@ -116,17 +116,17 @@ def test_each_revision_steps_down_and_up(db_url: str) -> None:
     migrate.check(db_url)
 
 
-def test_0003_adds_nullable_spans_and_cue_to_case_values(db_url: str) -> None:
-    """Rows written before 0003 keep working: the new columns are nullable and go away on downgrade."""
-    migrate.upgrade(db_url, "0002")
+def test_0004_adds_nullable_spans_and_cue_to_case_values(db_url: str) -> None:
+    """Rows written before 0004 keep working: the new columns are nullable and go away on downgrade."""
+    migrate.upgrade(db_url, "0003")
     engine = make_engine(db_url)
     try:
         before = {column["name"] for column in sa.inspect(engine).get_columns("case_values")}
-        migrate.upgrade(db_url, "0003")
+        migrate.upgrade(db_url, "0004")
         engine.dispose()
         columns = {column["name"]: column for column in sa.inspect(engine).get_columns("case_values")}
         engine.dispose()
-        migrate.downgrade(db_url, "0002")
+        migrate.downgrade(db_url, "0003")
         after = {column["name"] for column in sa.inspect(engine).get_columns("case_values")}
     finally:
         engine.dispose()

@@ -100,6 +100,7 @@ class CaseStatus(enum.Enum):
     ICLOUD_REJECTED = "icloud_rejected"  # waiting for the member to write from another address
     QUEUED = "queued"  # complete: in the staff queue
     RESOLVED = "resolved"  # closed by staff; a later mail opens a new case linked to this one
+    NOT_A_REQUEST = "not_a_request"  # closed by staff as not a request (spam, a thank-you ...)
 
 
 #: Statuses in which a case still takes the member's follow-ups.

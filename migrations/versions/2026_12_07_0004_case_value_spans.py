@@ -4,8 +4,8 @@ Each case value keeps where it stands in its mail's own decoded text (``spans``:
 [start, end] character offsets) and the cue that found it (``cue``: the label as written). Both
 are nullable: rows written before this revision have neither.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-07 13:10:00.000000+00:00
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | Sequence[str] | None = "0002"
+revision: str = "0004"
+down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
