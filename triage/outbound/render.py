@@ -147,6 +147,37 @@ def reply_context(verdict: Verdict, rules: RuleSet, reference: str | None = None
     }
 
 
+def request_context(
+    rules: RuleSet, mailbox: str, language: str, fields: list[str], reference: str | None
+) -> dict[str, Any]:
+    """What a staff member's "ask for more" reply says: the chosen fields as missing items, in the
+    FAQ's order, with the mailbox's site, desk, closing and signature (as `reply_context`)."""
+    pack, desk = _pack_and_desk(rules, mailbox)
+
+    def label(name: str) -> str:
+        return field_label(rules.templates_dir, mailbox, name, language)
+
+    return {
+        "mailbox": mailbox,
+        "language": language,
+        "decision": "needs_info",
+        "missing": [item.as_context() for item in missing_items(pack, desk.order, fields, label)],
+        "invalid": [],
+        "reference": reference,
+        "site": desk.text("site", language),
+        "desk": desk.text("desk", language),
+        "closing": desk.text("closing", language),
+        "signature": list(desk.signature.get(language, ())),
+    }
+
+
+def from_header(rules: RuleSet, mailbox: str, language: str, address: str) -> str:
+    """`Desk name <address>` when the mailbox's pack names its desk, else the bare address."""
+    _, desk = _pack_and_desk(rules, mailbox)
+    name = desk.text("desk", language)
+    return f"{name} <{address}>" if name else address
+
+
 def render(replies_dir: str, template: str, language: str, context: Mapping[str, Any]) -> tuple[str, str]:
     env = _environment(replies_dir)
     subject = env.get_template(f"{template}/{language}/subject.txt.j2").render(**context)
@@ -178,9 +209,7 @@ def render_reply(
         reply_context(verdict, rules, shown),
     )
     address = verdict.route.recipient or f"{verdict.route.mailbox}@{settings.our_domain}"
-    _, desk = _pack_and_desk(rules, verdict.route.mailbox or "")
-    name = desk.text("desk", verdict.language)
-    mailbox = f"{name} <{address}>" if name else address
+    mailbox = from_header(rules, verdict.route.mailbox or "", verdict.language, address)
     return RenderedReply(
         verdict.reply_template,
         verdict.language,

@@ -14,7 +14,7 @@ from triage.config import Settings
 from triage.db.models import Case, InboundMessage, OutboundMessage
 from triage.engine.spec import RuleSet
 from triage.outbound.outbox import enqueue_reply
-from triage.outbound.render import RenderedReply, field_label, render
+from triage.outbound.render import RenderedReply, field_label, from_header, render, request_context
 
 TEMPLATE = "needs_info"
 
@@ -48,25 +48,18 @@ def preview(
     template = (
         rules.packs[case.mailbox].replies.get(TEMPLATE, TEMPLATE) if case.mailbox in rules.packs else TEMPLATE
     )
-    context = {
-        "mailbox": case.mailbox,
-        "language": case.language,
-        "decision": TEMPLATE,
-        "missing": [
-            {"field": name, "label": field_label(rules.templates_dir, case.mailbox, name, case.language)}
-            for name in wanted
-        ],
-        "invalid": [],
-        "reference": case.reference,
-    }
+    context = request_context(rules, case.mailbox, case.language, wanted, case.reference)
     subject, body = render(rules.templates_dir, template, case.language, context)
     return RenderedReply(
         template,
         case.language,
         case.sender,
-        _from_address(case, _latest_mail(session, case), settings),
+        from_header(
+            rules, case.mailbox, case.language, _from_address(case, _latest_mail(session, case), settings)
+        ),
         subject,
         body,
+        decision="needs_info",
     )
 
 
