@@ -354,3 +354,16 @@ def test_find_a_member_by_address_or_phone_with_a_post(desk: Desk) -> None:
         {"kind": "phone", "found": 0},
     ]
     assert "1111" not in str([row.detail for row in rows])
+
+
+def test_highlights_follow_the_engines_spans_and_search_only_without_them() -> None:
+    from triage.db.models import CaseValue
+    from triage.web.casedata import ranges_for
+
+    text = "電話番号：090-3616- \n1284\nもう一度 09036161284"
+    row = CaseValue(field="phone", written="090-3616-1284", line=1, spans=[[5, 14], [16, 20]])
+    assert ranges_for(row, text) == [(5, 14), (16, 20)]  # two pieces of one wrapped number
+    row.spans = [[5, 999]]  # a span that does not fit this text is not trusted
+    assert ranges_for(row, text) == ranges_for(
+        CaseValue(field="phone", written="090-3616-1284", line=1), text
+    )

@@ -93,8 +93,17 @@ def claim_of(session: Session, case_id: int) -> tuple[int, str] | None:
 
 
 def ranges_for(row: CaseValue, text: str) -> list[tuple[int, int]]:
-    """Where the value is in its mail's text. The engine's spans will replace this search."""
-    return find_ranges(text, row.written, row.line)
+    """Where the value is in its mail's text: the engine's spans (character offsets into the
+    member's own text, one range per piece); rows written before spans were kept are searched."""
+    spans = row.spans if isinstance(row.spans, list) else []
+    ranges = [
+        (int(pair[0]), int(pair[1]))
+        for pair in spans
+        if isinstance(pair, (list, tuple))
+        and len(pair) == 2
+        and 0 <= int(pair[0]) < int(pair[1]) <= len(text)
+    ]
+    return ranges or find_ranges(text, row.written, row.line)
 
 
 def load_case_view(
