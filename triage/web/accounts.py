@@ -9,13 +9,13 @@ the page says one generic sentence whatever the cause.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from triage import textmatch
 from triage.db.staff import AuditEvent, StaffRole, StaffSession, StaffUser
 from triage.errors import TriageError
 from triage.web import audit
@@ -27,7 +27,7 @@ LOCK_FOR: Final = dt.timedelta(minutes=15)
 ADDRESS_WINDOW: Final = dt.timedelta(minutes=15)
 ADDRESS_LIMIT: Final = 30
 
-_NAME: Final = re.compile(r"[a-z][a-z0-9._-]{1,31}")
+_NAME: Final = textmatch.compile(r"[a-z][a-z0-9._-]{1,31}", name="web.staff_name")
 
 
 class AccountError(TriageError):
