@@ -19,6 +19,9 @@ from triage.parsing.model import ParsedMail
 from triage.routing import Route, route
 from triage.screening import ScreenResult, screen
 
+# On a mail ignored on weak signals only (a subject word, a no-reply style From): staff may rescue it.
+WEAK_ONLY_NOTE = "ignored on weak signals only"
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -55,7 +58,10 @@ def judge(
     rules: RuleSet,
     today: dt.date,
     issued_message_id: Callable[[str], bool] | None = None,
+    rescued: bool = False,
 ) -> Verdict:
+    """The verdict on one mail. ``rescued``: staff read an ignored mail again and decided it is a
+    member's after all, so screening is still reported but no longer ignores it."""
     where = route(mail, envelope_to, rules.mailboxes)
     language = reply_language(mail)
     if where.mailbox is None:
@@ -65,7 +71,7 @@ def judge(
             mail, where, None, decision, reason(decision, facts), language, None, (), (), None, None
         )
     screening = screen(mail, settings, mailboxes=rules.mailboxes, issued_message_id=issued_message_id)
-    if screening.ignored:
+    if screening.ignored and not rescued:
         facts = Facts(where.mailbox, tuple(hit.signal for hit in screening.hits), False, (), ())
         decision = decide(facts)
         return Verdict(
@@ -80,7 +86,7 @@ def judge(
             (),
             None,
             None,
-            notes=screening.notes,
+            notes=(*screening.notes, *((WEAK_ONLY_NOTE,) if screening.weak_only else ())),
         )
     pack = rules.packs[where.mailbox]
     extraction = extract(

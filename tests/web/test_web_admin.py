@@ -101,3 +101,50 @@ def test_retry_failed_mail_and_dead_replies(desk: Desk) -> None:
         )
         actions = session.scalars(sa.select(AuditEvent.action).where(AuditEvent.actor == "aiko")).all()
     assert {"inbound_retry", "reply_retry", "reply_drop"} <= set(actions)
+
+
+def test_rescue_a_mail_ignored_on_weak_signals_only(desk: Desk, tmp_path: Path) -> None:
+    """A member writing from a no-reply style address is ignored (a weak signal); an admin rescues
+    the mail: it is read again without screening and becomes a case, audited. (Its reply to a
+    no-reply style address is held back by the outbox's own guard.)"""
+    from webkit import COMPLETE, mail
+
+    from triage.clock import SystemClock
+    from triage.db.models import Case, CaseStatus
+    from triage.ingest import Ingester, discover
+
+    folder = tmp_path / "rescue"
+    folder.mkdir()
+    (folder / "noreply.eml").write_bytes(
+        mail(COMPLETE, sender="noreply-taro@example.jp", message_id="w1@example.jp")
+    )
+    ingester = Ingester(desk.sessions, desk.settings, desk.rules, clock=SystemClock())
+    (source,) = discover([str(folder)], desk.settings.max_message_bytes).sources
+    result = ingester.ingest(source)
+    assert result.case_id is None
+    with desk.sessions() as session:
+        row = session.scalars(sa.select(InboundMessage).where(InboundMessage.decision == "ignored")).one()
+        ident = row.id
+        assert "ignored on weak signals only" in (row.notes or [])
+    agent = desk.client()
+    assert login(agent, "ben") == 303
+    refused = agent.post(f"/admin/inbound/{ident}/rescue", data={"csrf_token": token_of(agent.get("/").text)})
+    assert refused.status_code == 403
+    admin = desk.client()
+    assert login(admin, "aiko") == 303
+    page = admin.get("/admin/mail").text
+    assert f"/admin/inbound/{ident}/rescue" in page
+    done = admin.post(
+        f"/admin/inbound/{ident}/rescue", data={"csrf_token": token_of(page)}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    with desk.sessions() as session:
+        rescued = session.get(InboundMessage, ident)
+        assert rescued is not None and rescued.decision == "queued" and rescued.case_id is not None
+        assert any(note.startswith("rescued by aiko") for note in rescued.notes or [])
+        audit_row = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "inbound_rescue")).one()
+        assert audit_row.detail["id"] == ident
+        case = session.get(Case, rescued.case_id)
+        assert case is not None and case.status is CaseStatus.QUEUED
+    again = admin.post(f"/admin/inbound/{ident}/rescue", data={"csrf_token": token_of(page)})
+    assert again.status_code == 400 and "not ignored" in again.text

@@ -39,6 +39,7 @@ from triage.web.pages.admin import (
 from triage.web.pages.case import action, case_page, heartbeat, raw_mail, reveal
 from triage.web.pages.edit import ask_more, correct, merge
 from triage.web.pages.queue import bulk, delete, queue, save
+from triage.web.pages.rescue import inbound_rescue
 from triage.web.pages.search import search, search_form
 from triage.web.render import page
 
@@ -87,6 +88,7 @@ def routes() -> list[Route | Mount]:
         Route("/admin/staff/end-sessions", staff_end_sessions, methods=["POST"], name="staff_end_sessions"),
         Route("/admin/mail", mail_page, methods=["GET"], name="mail"),
         Route("/admin/inbound/{inbound_id}/retry", inbound_retry, methods=["POST"], name="inbound_retry"),
+        Route("/admin/inbound/{inbound_id}/rescue", inbound_rescue, methods=["POST"], name="inbound_rescue"),
         Route("/admin/outbox/{reply_id}/retry", reply_retry, methods=["POST"], name="reply_retry"),
         Route("/admin/outbox/{reply_id}/drop", reply_drop, methods=["POST"], name="reply_drop"),
         Mount("/static", app=CachedStatic(directory=STATIC_DIR), name="static"),

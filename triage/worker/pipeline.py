@@ -83,8 +83,10 @@ def read(
     rules: RuleSet,
     today: dt.date,
     issued_message_id: Callable[[str], bool] | None,
+    rescued: bool = False,
 ) -> Reading:
-    """Parse and judge `raw` under one reading budget. Raises ParseFailure for unreadable mail."""
+    """Parse and judge `raw` under one reading budget (``rescued``: staff overrule screening).
+    Raises ParseFailure for unreadable mail."""
     with textmatch.reading() as budget:
         mail = parse_mail(raw)
         verdict = judge(
@@ -94,6 +96,7 @@ def read(
             rules=rules,
             today=today,
             issued_message_id=issued_message_id,
+            rescued=rescued,
         )
     return Reading(mail, verdict, tuple(budget.timeouts))
 
