@@ -14,6 +14,7 @@ The reading model (docs/reading.md):
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -32,6 +33,9 @@ _NAME_FIELDS = frozenset({"name_kanji", "name_kana"})
 MAX_LINES = (
     2000  # lines of one mail the engine reads (the parser already cuts the text at 200,000 characters)
 )
+READ_GRACE = 0.3  # seconds the top of a mail is still read when parsing used up the budget
+GRACE_LINES = 200
+RESOLVE_GRACE = 0.25  # seconds the resolver may still take when the reading used up the budget
 MIN_LABELLED = 3  # with fewer labelled values, unlabelled answers may follow the FAQ's order
 
 
@@ -54,6 +58,16 @@ def _split(candidate: Candidate, lines: list[Line]) -> list[Candidate]:
     return _guard("names", lambda: detectors.split_name(candidate, lines), [candidate])
 
 
+def _first_lines(text: str, most: int) -> str:
+    """The text up to its `most`-th line break (all of it when shorter)."""
+    at = -1
+    for _ in range(most):
+        at = text.find("\n", at + 1)
+        if at < 0:
+            return text
+    return text[:at]
+
+
 def extract(
     text: str,
     rules: RuleSet,
@@ -63,10 +77,14 @@ def extract(
     mailbox: str | None = None,
 ) -> Extraction:
     with textmatch.reading() as budget:
-        lines = split_lines(text)
-        if len(lines) > MAX_LINES:  # no member writes more; a machine-made flood is read in part
-            textmatch.note_timeout(f"only the first {MAX_LINES} lines read")
-            lines = lines[:MAX_LINES]
+        most = MAX_LINES
+        if budget.remaining() < READ_GRACE:  # the parse used up the budget: read the top at least
+            textmatch.note_timeout(f"only the first {GRACE_LINES} lines read, in the grace time")
+            budget.deadline = time.monotonic() + READ_GRACE
+            most = GRACE_LINES
+        lines = split_lines(_first_lines(text, most))
+        if text.count("\n") >= most:  # no member writes more; a machine-made flood is read in part
+            textmatch.note_timeout(f"only the first {most} lines read")
         corrections: set[int] = _guard("corrections", lambda: detectors.correction_lines(lines, rules), set())
         reader = Reader(lines, rules, labels_for(rules, mailbox), corrections, text)
         _guard("labels", reader.read, None)
@@ -100,6 +118,9 @@ def extract(
             candidates += _guard("phones", lambda: detectors.scan_phones(lines, held), [])
         signature: set[int] = _guard("signature", lambda: detectors.signature_lines(lines), set())
         candidates = [c for c in candidates if not (c.target == "phone" and c.line - 1 in signature)]
+        if budget.remaining() < RESOLVE_GRACE:  # what was found is still validated and chosen
+            textmatch.note_timeout("values chosen in the resolver's grace time")
+            budget.deadline = time.monotonic() + RESOLVE_GRACE
         extraction = _guard(
             "resolve",
             lambda: resolve(candidates, rules, today=today, our_local_parts=our_local_parts, lines=lines),
