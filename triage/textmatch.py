@@ -282,6 +282,16 @@ def compile_bytes(source: bytes, flags: int = 0, *, name: str | None = None) -> 
     return found
 
 
+def any_of(patterns: tuple[Pattern, ...], *, name: str) -> Pattern | None:
+    """Several patterns as one alternation (one call instead of one per pattern); a leading
+    `(?i)` becomes a scoped `(?i:…)`. None for no patterns. Compiled once per set."""
+    if not patterns:
+        return None
+    sources = [pattern.pattern for pattern in patterns]
+    parts = [f"(?i:{source[4:]})" if source.startswith("(?i)") else f"(?:{source})" for source in sources]
+    return compile("|".join(parts), VERSION1, name=name)
+
+
 def escape(text: str) -> str:
     return str(regex.escape(text))
 

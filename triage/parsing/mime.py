@@ -3,9 +3,10 @@
 mail-parser reads the structure (the compat32 MIME tree, the attachment list, defects) of every
 mail with several parts, a defect or a file; a lone, clean text part (most phone mail) is read by
 the stdlib tree alone, which is all mail-parser would walk there. Every piece of text (bodies,
-Subject, display names) is decoded by triage's own charset layer, because mail-parser leaves 7bit ISO-2022-JP undecoded and wipes Shift_JIS bodies (parsing.md §1).
-Hostile input is bounded before parsing: the header section, the whole message, the number of
-parts, the length of the member's text.
+Subject, display names) is decoded by triage's own charset layer, because mail-parser leaves
+7bit ISO-2022-JP undecoded and wipes Shift_JIS bodies (parsing.md §1). Hostile input is bounded
+before parsing: the header section, the whole message, the number of parts, the length of the
+member's text.
 """
 
 from __future__ import annotations
