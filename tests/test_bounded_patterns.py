@@ -145,6 +145,28 @@ def test_finditer_is_bounded_over_the_whole_scan_not_per_match() -> None:
     assert time.monotonic() - started < 2.0
 
 
+def test_the_budget_counts_the_mails_own_work_not_waiting() -> None:
+    """Wall time spent waiting (a busy machine, another process on the core) spends no budget;
+    the thread's own work does."""
+    with textmatch.reading(0.2) as budget:
+        time.sleep(0.4)
+        assert not budget.spent
+        assert 0 < budget.remaining() <= 0.2
+        started = time.monotonic()
+        while not budget.spent and time.monotonic() - started < 10:
+            sum(range(1000))
+        assert budget.spent
+
+
+def test_a_deadline_is_exact_near_its_end_and_a_lower_bound_before() -> None:
+    far = textmatch.Deadline.after(5.0)
+    assert 0.5 < far.left() <= 5.0
+    near = textmatch.Deadline.after(0.3)
+    assert 0 < near.left() <= 0.3
+    assert far.earliest(near).left() <= 0.3
+    assert textmatch.Deadline.after(0).passed()
+
+
 def test_a_spent_budget_stops_every_pattern() -> None:
     with textmatch.reading(0) as budget, pytest.raises(textmatch.MatchTimeout) as caught:
         textmatch.compile("a").search("a")

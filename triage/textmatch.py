@@ -63,19 +63,63 @@ def now() -> float:
     return time.thread_time()
 
 
+_SURE: Final = 0.5  # seconds of lower bound below which a deadline asks the CPU clock itself
+
+
+class Deadline:
+    """A point in the reading thread's CPU time, cheap to check.
+
+    The CPU clock is a system call (several microseconds) and a read checks its deadline before
+    every pattern. A thread's CPU time never runs ahead of wall time, so until the wall clock
+    (read in nanoseconds) shows less than half a second to go, the deadline is surely not near
+    and the CPU clock is not asked.
+    """
+
+    __slots__ = ("cpu", "wall")
+
+    def __init__(self, cpu: float, wall: float) -> None:
+        self.cpu = cpu  # the deadline in now() terms
+        self.wall = wall  # wall time before which at least (wall - now) seconds of CPU remain
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(now() + seconds, time.monotonic() + seconds)
+
+    def earliest(self, other: Deadline | None) -> Deadline:
+        if other is None:
+            return self
+        return Deadline(min(self.cpu, other.cpu), min(self.wall, other.wall))
+
+    def left(self) -> float:
+        """Seconds of CPU time left: exact near the end, a lower bound of at least 0.5 s before."""
+        floor = self.wall - time.monotonic()
+        if floor > _SURE:
+            return floor
+        return self.cpu - now()
+
+    def passed(self) -> bool:
+        return self.left() <= 0
+
+
 @dataclass
 class Budget:
     """The deadline of one mail's read, and the names of the patterns that gave up."""
 
-    deadline: float
+    deadline: Deadline
     timeouts: list[str] = field(default_factory=list)
 
     def remaining(self) -> float:
-        return self.deadline - now()
+        return self.deadline.left()
 
     @property
     def spent(self) -> bool:
         return self.remaining() <= 0
+
+
+def deadline_within(seconds: float) -> Deadline:
+    """`seconds` from now, or the current mail's deadline when that comes first."""
+    budget = _STATE.get().budget
+    return Deadline.after(seconds).earliest(budget.deadline if budget is not None else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +155,7 @@ def reading(seconds: float = MAIL_BUDGET_SECONDS) -> Iterator[Budget]:
     if state.budget is not None:
         yield state.budget
         return
-    budget = Budget(now() + seconds)
+    budget = Budget(Deadline.after(seconds))
     token = _STATE.set(_State(budget, state.cap, state.only))
     try:
         yield budget
@@ -141,7 +185,7 @@ def _timeout(pattern: str) -> float:
     budget = state.budget
     if budget is None:
         return cap
-    left = budget.deadline - now()
+    left = budget.deadline.left()
     if left <= 0:
         note_timeout(pattern)
         raise MatchTimeout(pattern, budget_spent=True)

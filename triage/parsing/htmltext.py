@@ -70,7 +70,7 @@ _VOID = frozenset(
 
 
 class _TextParser(HTMLParser):
-    def __init__(self, deadline: float) -> None:
+    def __init__(self, deadline: textmatch.Deadline) -> None:
         super().__init__(convert_charrefs=True)
         self.deadline = deadline
         self.chunks: list[tuple[int, str]] = []  # (quote depth, text)
@@ -90,7 +90,7 @@ class _TextParser(HTMLParser):
         return values.get("id", "") in {"divRplyFwdMsg", "appendonsend"}
 
     def _check_time(self) -> None:
-        if textmatch.now() > self.deadline:
+        if self.deadline.passed():
             raise _OutOfTime
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -149,12 +149,6 @@ def _defuse(html: str) -> str:
     return _LONE_LT.sub("&lt;", head) + tail
 
 
-def _deadline() -> float:
-    budget = textmatch.current_budget()
-    own = textmatch.now() + HTML_SECONDS
-    return own if budget is None else min(own, budget.deadline)
-
-
 def _crude_text(html: str) -> str:
     """Text outside `<…>`, without a parser: the fallback when the conversion ran out of time."""
     pieces = [html.split("<", 1)[0]]
@@ -166,7 +160,7 @@ def _crude_text(html: str) -> str:
 
 def html_to_text(html: str) -> str:
     """The text of an HTML body, quotes marked with `> `. Never raises; bounded in time."""
-    parser = _TextParser(_deadline())
+    parser = _TextParser(textmatch.deadline_within(HTML_SECONDS))
     try:
         parser.feed(_defuse(html))
         parser.close()

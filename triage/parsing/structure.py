@@ -130,21 +130,15 @@ def bound_bytes(raw: bytes, limits: Limits, defects: list[str]) -> bytes:
     return _cap_multiparts(raw, limits, defects)
 
 
-def _deadline() -> float:
-    own = textmatch.now() + STRUCTURE_SECONDS
-    budget = textmatch.current_budget()
-    return own if budget is None else min(own, budget.deadline)
-
-
 def read_structure(raw: bytes, defects: list[str]) -> Message:
     """The compat32 tree of `raw` (as `email.message_from_bytes`), fed while time lasts.
 
     Raises RecursionError when the nesting is too deep for the stdlib (the caller refuses it).
     """
     parser = BytesFeedParser(policy=policy.compat32)
-    deadline = _deadline()
+    deadline = textmatch.deadline_within(STRUCTURE_SECONDS)
     for start in range(0, len(raw), _SLICE):
-        if start and textmatch.now() > deadline:
+        if start and deadline.passed():
             defects.append(f"MessageTruncated: structure read up to byte {start} of {len(raw)} (time limit)")
             textmatch.note_timeout("structure: the rest of the message not parsed")
             break
