@@ -344,9 +344,17 @@ def any_of(patterns: tuple[Pattern, ...], *, name: str) -> Pattern | None:
     `(?i)` becomes a scoped `(?i:…)`. None for no patterns. Compiled once per set."""
     if not patterns:
         return None
+    found = _ANY_OF.get((patterns, name))
+    if found is not None:
+        return found
     sources = [pattern.pattern for pattern in patterns]
     parts = [f"(?i:{source[4:]})" if source.startswith("(?i)") else f"(?:{source})" for source in sources]
-    return compile("|".join(parts), VERSION1, name=name)
+    combined = compile("|".join(parts), VERSION1, name=name)
+    _ANY_OF[(patterns, name)] = combined
+    return combined
+
+
+_ANY_OF: dict[tuple[tuple[Pattern, ...], str], Pattern] = {}
 
 
 def escape(text: str) -> str:

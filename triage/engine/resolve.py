@@ -10,6 +10,7 @@ value is reported only when no valid one was found (a list keeps every invalid o
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from dataclasses import replace
 
@@ -81,12 +82,11 @@ class Resolver:
         if not 0 <= index < len(self.lines):
             return (start, end)
         line = self.lines[index]
-        inside = [
-            k for k, (a, b) in enumerate(zip(line.starts, line.ends, strict=True)) if a >= start and b <= end
-        ]
-        if not inside:
+        # Offsets only grow along a line: the characters inside the span are one run.
+        first = bisect.bisect_left(line.starts, start)
+        last = bisect.bisect_right(line.ends, end)
+        if first >= last:
             return (start, end)
-        first, last = inside[0], inside[-1] + 1
         region = line.text[first:last]
         at = region.find(written)
         if at < 0:
