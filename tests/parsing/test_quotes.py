@@ -125,3 +125,69 @@ def test_single_from_label_is_not_a_header_block() -> None:
 
 def test_no_quote() -> None:
     assert split_quoted("氏名:山田 太郎") == ("氏名:山田 太郎", "")
+
+
+FAQ_JA = (
+    "FAQの項目に回答します。\n\n"
+    "> ・氏名(漢字)\n福田 健太\n"
+    "> ・氏名(カナ)\nフクダ ケンタ\n"
+    "> ・ご生年月日(西暦表記8桁)\n19910418\n"
+    "> ・お電話番号\n09026618834\n\n"
+    "> 以上、ご確認のほどよろしくお願いいたします。\n> サポートデスク\n"
+)
+FAQ_EN = (
+    "Answers below.\n\n"
+    "On Mon, 9 Nov 2026 at 10:00, Support <secure_jo1@example.jp> wrote:\n"
+    "> Name (kanji):\nFukuda Kenta is 福田 健太\n"
+    "> Name (katakana):\nフクダ ケンタ\n"
+    "> Date of birth:\n1991/04/18\n"
+    "> Best regards,\n> the desk\n"
+)
+
+
+@pytest.mark.parametrize("text", [FAQ_JA, FAQ_EN])
+def test_questions_answered_between_the_lines_stay_with_the_answers(text: str) -> None:
+    own, quoted = split_quoted(text)
+    assert "> ・氏名(漢字)" in own or "> Name (kanji):" in own
+    assert "フクダ ケンタ" in own
+    # the rest of the quoted mail, which nothing answers, is still quoted
+    assert "サポートデスク" in quoted or "the desk" in quoted
+    assert "the desk" not in own and "サポートデスク" not in own
+
+
+def test_one_or_two_answered_quotes_are_an_ordinary_reply() -> None:
+    text = "> ・氏名(漢字)\n福田 健太\n> ・氏名(カナ)\nフクダ ケンタ\n"
+    own, quoted = split_quoted(text)
+    assert ">" not in own
+    assert quoted.count(">") == 2
+
+
+def test_a_quote_under_the_answer_is_quoted_as_before() -> None:
+    text = "電話番号は09026618834です。\n\n> ・氏名(漢字)\n> ・氏名(カナ)\n> ・お電話番号\n"
+    own, quoted = split_quoted(text)
+    assert own == "電話番号は09026618834です。"
+    assert quoted.count(">") == 3
+
+
+def test_answers_between_quoted_faq_labels_are_read_end_to_end() -> None:
+    import datetime as dt
+
+    from triage.config import Settings
+    from triage.engine.loader import load_rules
+    from triage.parsing.mime import parse_mail
+    from triage.verdict import judge
+
+    settings = Settings.from_env({})
+    rules = load_rules(settings.rules_dir, settings.replies_dir)
+    raw = (
+        "From: kenta@example.jp\nTo: secure_jo1@example.jp\nSubject: re\nMIME-Version: 1.0\n"
+        "Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n" + FAQ_JA
+    ).encode()
+    verdict = judge(
+        parse_mail(raw), envelope_to=None, settings=settings, rules=rules, today=dt.date(2026, 12, 7)
+    )
+    assert verdict.extraction is not None
+    assert verdict.extraction.value("name_kanji") == "福田 健太"
+    assert verdict.extraction.value("name_kana") == "フクダ ケンタ"
+    assert verdict.extraction.value("birth_date") == "19910418"
+    assert verdict.extraction.value("phone") == "09026618834"

@@ -124,15 +124,52 @@ def _next_text_line(lines: list[str], index: int) -> str:
     return ""
 
 
+# A member answering between the quoted questions (`> ・氏名(漢字)` / `福田 健太` / `> ・氏名(カナ)` /
+# …): at least this many `>` runs each directly followed by the member's own lines.
+_INLINE_ANSWERS = 3
+
+
+def _answered_runs(lines: list[str]) -> set[int]:
+    """Indexes of `>` lines in runs that the member answers right under (when enough runs are)."""
+    runs: list[list[int]] = []
+    answered: list[bool] = []
+    index = 0
+    while index < len(lines):
+        if not lines[index].lstrip(" \t").startswith((">", "＞")):
+            index += 1
+            continue
+        run: list[int] = []
+        while index < len(lines) and lines[index].lstrip(" \t").startswith((">", "＞")):
+            run.append(index)
+            index += 1
+        after = _next_text_line(lines, index)
+        runs.append(run)
+        answered.append(bool(after) and not after.lstrip(" \t").startswith((">", "＞")))
+    if sum(answered) < _INLINE_ANSWERS:
+        return set()
+    return {line for run, answer in zip(runs, answered, strict=True) if answer for line in run}
+
+
 def split_quoted(text: str) -> tuple[str, str]:
-    """(the member's own text, the quoted text); both keep their line structure."""
+    """(the member's own text, the quoted text); both keep their line structure.
+
+    When the member answers between quoted questions (three or more `>` runs, each followed by
+    their own lines), those runs stay in the member's text: they are the labels of the answers
+    under them (readings: the FAQ's labels quoted, the answers between). A run no answer follows
+    (the rest of the quoted mail) is still quoted.
+    """
     lines = text.split("\n")
+    kept = _answered_runs(lines)
     own: list[str] = []
     quoted: list[str] = []
     index = 0
     try:
         while index < len(lines):
             line = lines[index]
+            if index in kept:
+                own.append(line)
+                index += 1
+                continue
             if _is_quote_line(line):
                 quoted.append(line)
                 index += 1
