@@ -1,0 +1,54 @@
+"""`triage serve`, `triage db upgrade` and `triage rules lint`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+
+from triage.cli.common import EXIT_FAILED, EXIT_OK, load_rule_set
+from triage.clock import SystemClock
+from triage.config import Settings
+from triage.engine.lint import lint
+
+
+def cmd_rules_lint(args: argparse.Namespace, settings: Settings) -> int:
+    problems, summary = lint(settings.rules_dir, settings.replies_dir, today=SystemClock().today())
+    if args.json:
+        print(
+            json.dumps(
+                {"ok": not problems, "problems": [str(p) for p in problems], "summary": summary},
+                ensure_ascii=False,
+            )
+        )
+    else:
+        for problem in problems:
+            print(problem)
+        print(("FAILED: " if problems else "ok: ") + summary)
+    return EXIT_FAILED if problems else EXIT_OK
+
+
+def hostport(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, not {value!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from triage.logsetup import configure_logging  # noqa: PLC0415
+    from triage.serve import serve  # noqa: PLC0415 - keeps aiosmtpd and the database out of `check`
+
+    configure_logging(logging.INFO)
+    host, port = args.smtp or settings.smtp_listen
+    only = [part.strip() for value in args.only or () for part in value.split(",") if part.strip()]
+    serve(settings, load_rule_set(settings), host, port, only=only or None, web=getattr(args, "web", None))
+    return EXIT_OK
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from triage.db.migrate import upgrade  # noqa: PLC0415 - keeps Alembic out of `check`
+
+    upgrade(settings.database_url)
+    print("database upgraded to the latest migration")
+    return EXIT_OK
