@@ -12,10 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from triage.errors import ConfigError
+from triage.resources import data_dir
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_ICLOUD_DOMAINS = ("icloud.com", "me.com", "mac.com")
+# Packaged with triage (triage/resources.py); TRIAGE_RULES_DIR / TRIAGE_REPLIES_DIR override.
+DEFAULT_RULES_DIR = data_dir("rules")
+DEFAULT_REPLIES_DIR = data_dir("replies")
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -96,8 +100,8 @@ def _reply_targets(env: Mapping[str, str], name: str) -> tuple[int, tuple[tuple[
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///triage.db"
-    rules_dir: Path = PROJECT_ROOT / "rules"
-    replies_dir: Path = PROJECT_ROOT / "replies"
+    rules_dir: Path = DEFAULT_RULES_DIR
+    replies_dir: Path = DEFAULT_REPLIES_DIR
     # Domains the SMTP ingress accepts for secure_* mailboxes; empty = any domain (cli.md default).
     accepted_domains: tuple[str, ...] = ()
     # The domain of our own Message-IDs and the From of replies when the mailbox domain is unknown.
