@@ -9,12 +9,25 @@ and a few lines registering it in :func:`build_parser`.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from triage.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Parser
+from triage import __version__
+from triage.cli.common import (
+    EXIT_DATABASE,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_LISTEN,
+    EXIT_OK,
+    EXIT_PIPE,
+    EXIT_USAGE,
+    CannotListen,
+    Parser,
+)
 from triage.cli.ingestcmd import cmd_ingest
 from triage.cli.listings import (
     cmd_case_show,
@@ -25,15 +38,39 @@ from triage.cli.listings import (
 )
 from triage.cli.mailcmds import cmd_check, cmd_parse, parsed_json, verdict_json
 from triage.cli.service import cmd_db_upgrade, cmd_rules_lint, cmd_serve, hostport
-from triage.config import Settings
+from triage.config import LOG_FORMATS, Settings
+from triage.dbstatus import DatabaseNotReady, explain
 from triage.engine.loader import RuleLoadError
-from triage.errors import ConfigError, ParseFailure, TriageError, UnreadableMail
+from triage.errors import ConfigError, ParseFailure, StoreUnavailable, TriageError, UnreadableMail
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main", "parsed_json", "verdict_json"]
+__all__ = [
+    "EXIT_DATABASE",
+    "EXIT_FAILED",
+    "EXIT_LISTEN",
+    "EXIT_OK",
+    "EXIT_PIPE",
+    "EXIT_USAGE",
+    "build_parser",
+    "main",
+    "parsed_json",
+    "verdict_json",
+]
+
+
+def _log_format_option(parser: argparse.ArgumentParser, default: object) -> None:
+    """`--log-format` before the command, or after `serve` / `ingest` (the commands that log)."""
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default=default,
+        help="log lines as text or one JSON object per line (default: TRIAGE_LOG_FORMAT, else text)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="triage", description="Inbound e-mail triage for fan-club support desks.")
+    parser.add_argument("--version", action="version", version=f"triage {__version__}")
+    _log_format_option(parser, None)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     check = sub.add_parser("check", help="triage one raw message without a database; print the verdict")
@@ -63,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PART",
         help="run only these parts: ingress, worker, sender, web (repeat or comma-separate)",
     )
+    _log_format_option(serve_cmd, argparse.SUPPRESS)
     serve_cmd.set_defaults(func=cmd_serve)
 
     ingest = sub.add_parser(
@@ -72,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--to", help="the envelope recipient of every mail (default: from the headers)")
     ingest.add_argument("--json", action="store_true", help="print one JSON object per mail")
     ingest.add_argument("-v", "--verbose", action="store_true", help="log each mail (INFO) on stderr")
+    _log_format_option(ingest, argparse.SUPPRESS)
     ingest.set_defaults(func=cmd_ingest)
 
     queue = sub.add_parser("queue", help="the staff queue")
@@ -126,25 +165,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fail(message: str, code: int) -> int:
+    print(f"triage: {message}", file=sys.stderr)
+    return code
+
+
+def _output_closed() -> int:
+    """Standard output was closed by its reader: stop quietly, as a process killed by SIGPIPE."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush must not fail again
+    return EXIT_PIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    url = "(not read yet)"
     try:
         settings = Settings.from_env()
+        url = settings.database_url
+        args.log_format = args.log_format or settings.log_format
         result: int = args.func(args, settings)
         return result
+    except BrokenPipeError:
+        return _output_closed()
     except RuleLoadError as exc:
         for problem in exc.problems:
             print(f"triage: {problem}", file=sys.stderr)
         return EXIT_USAGE
+    except CannotListen as exc:
+        return _fail(str(exc), EXIT_LISTEN)
+    except DatabaseNotReady as exc:
+        return _fail(str(exc), EXIT_DATABASE)
+    except (StoreUnavailable, SQLAlchemyError) as exc:
+        return _fail(explain(url, exc), EXIT_DATABASE)
     except (UnreadableMail, ParseFailure, ConfigError) as exc:
-        print(f"triage: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(str(exc), EXIT_USAGE)
     except TriageError as exc:
-        print(f"triage: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except SQLAlchemyError as exc:
-        print(f"triage: database error ({type(exc).__name__}); check TRIAGE_DATABASE_URL", file=sys.stderr)
-        return EXIT_FAILED
+        return _fail(str(exc), EXIT_USAGE)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED

@@ -15,14 +15,27 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from triage.config import Settings
 from triage.engine.loader import load_rules
 from triage.engine.spec import RuleSet
-from triage.errors import UnreadableMail
+from triage.errors import TriageError, UnreadableMail
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
+# Exit codes (README "Exit codes"): every error is one line on stderr saying what to do next.
 EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+EXIT_FAILED = 1  # the command ran and found a problem: lint problems, a mail not ingested, no such case
+EXIT_USAGE = 2  # bad usage, unreadable input, a bad setting, a rule pack that does not load
+EXIT_DATABASE = 3  # the database is missing, unreachable or not migrated
+EXIT_LISTEN = 4  # an address to listen on is in use or not allowed
+EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_PIPE = 141  # standard output was closed early (`triage queue list | head -1`), as SIGPIPE would
+
+
+class UsageError(TriageError):
+    """A command-line value that cannot be used (EXIT_USAGE)."""
+
+
+class CannotListen(TriageError):
+    """An address to listen on is taken or not allowed (EXIT_LISTEN)."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -52,9 +65,17 @@ def load_rule_set(settings: Settings) -> RuleSet:
 
 
 @contextlib.contextmanager
-def database(settings: Settings) -> Iterator[sessionmaker[Session]]:
-    """Sessions on TRIAGE_DATABASE_URL; the engine is disposed afterwards."""
+def database(settings: Settings, *, existing: bool = True) -> Iterator[sessionmaker[Session]]:
+    """Sessions on TRIAGE_DATABASE_URL; the engine is disposed afterwards.
+
+    ``existing``: the database must already exist at the latest migration (DatabaseNotReady
+    otherwise; a missing SQLite file is never created). Commands that upgrade first pass False.
+    """
     from triage.db.engine import make_engine, session_factory  # noqa: PLC0415 - not for `check`
+    from triage.dbstatus import require_migrated  # noqa: PLC0415
+
+    if existing:
+        require_migrated(settings.database_url)
 
     engine = make_engine(settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     try:

@@ -44,13 +44,13 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         for path in missing:
             print(f"triage: {path}: no such file or directory", file=sys.stderr)
         return EXIT_USAGE
-    configure_logging(logging.INFO if args.verbose else logging.WARNING)
+    configure_logging(logging.INFO if args.verbose else logging.WARNING, args.log_format)
     rules = load_rule_set(settings)
     found = discover(args.paths, settings.max_message_bytes)
     upgrade(settings.database_url)
     results: list[IngestResult] = []
     progress = Progress(sys.stderr, len(found.sources), enabled=is_tty(sys.stderr))
-    with database(settings) as sessions:
+    with database(settings, existing=False) as sessions:
         ingester = Ingester(sessions, settings, rules, clock=SystemClock(), to=args.to)
         progress.start()
         try:

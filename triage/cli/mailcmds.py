@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from triage import textmatch
-from triage.cli.common import EXIT_OK, load_rule_set, read_input
+from triage.cli.common import EXIT_OK, UsageError, load_rule_set, read_input
 from triage.clock import SystemClock
 from triage.config import Settings
 from triage.engine.spec import RuleSet
@@ -85,7 +85,13 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         if args.reply == "-":
             sys.stdout.write(text)
         else:
-            Path(args.reply).write_text(text, encoding="utf-8")
+            try:
+                Path(args.reply).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(
+                    f"--reply {args.reply}: cannot write ({exc.strerror or exc}): give a file name "
+                    "in a writable folder, or - for standard output"
+                ) from exc
         if args.reply == "-":
             return EXIT_OK
     if args.explain:
