@@ -8,7 +8,7 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from triage.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, database, load_rule_set
+from triage.cli.common import EXIT_DATABASE, EXIT_FAILED, EXIT_OK, database, load_rule_set
 from triage.clock import SystemClock
 from triage.config import Settings
 
@@ -35,15 +35,11 @@ def _ingest_problem(result: IngestResult) -> str:
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     # Heavy imports stay here: `triage check` must not load the database layer.
     from triage.db.migrate import upgrade  # noqa: PLC0415
+    from triage.dbstatus import explain  # noqa: PLC0415
     from triage.errors import StoreUnavailable  # noqa: PLC0415
-    from triage.ingest import Ingester, Progress, discover, is_tty, missing_paths, summary  # noqa: PLC0415
+    from triage.ingest import Ingester, Progress, discover, is_tty, summary  # noqa: PLC0415
     from triage.logsetup import configure_logging  # noqa: PLC0415
 
-    missing = missing_paths(args.paths)
-    if missing:
-        for path in missing:
-            print(f"triage: {path}: no such file or directory", file=sys.stderr)
-        return EXIT_USAGE
     configure_logging(logging.INFO if args.verbose else logging.WARNING, args.log_format)
     rules = load_rule_set(settings)
     found = discover(args.paths, settings.max_message_bytes)
@@ -64,10 +60,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
                 progress.advance()
         except StoreUnavailable as exc:
             progress.say(
-                f"triage: the database cannot take mail ({exc}); stopped after "
+                f"triage: {explain(settings.database_url, exc)}; stopped after "
                 f"{len(results)} of {len(found.sources)} mails"
             )
-            return EXIT_FAILED
+            return EXIT_DATABASE
         finally:
             progress.finish()
     if not args.json:
