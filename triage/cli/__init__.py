@@ -28,6 +28,7 @@ from triage.cli.common import (
     CannotListen,
     Parser,
 )
+from triage.cli.doctorcmd import register as register_doctor
 from triage.cli.ingestcmd import cmd_ingest
 from triage.cli.listings import (
     cmd_case_show,
@@ -158,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     lint_cmd = rules_sub.add_parser("lint", help="check every rule pack, example and template")
     lint_cmd.add_argument("--json", action="store_true", help="print one JSON object")
     lint_cmd.set_defaults(func=cmd_rules_lint)
+
+    register_doctor(sub)
 
     from triage.web.staffcli import register  # noqa: PLC0415 - the staff web UI's commands
 
