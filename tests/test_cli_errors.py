@@ -68,6 +68,19 @@ def test_smtp_port_in_use(tmp_path: Path) -> None:
     assert "--smtp HOST:PORT or TRIAGE_SMTP_LISTEN" in last
 
 
+def test_web_port_in_use(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = run(tmp_path, "serve", "--only", "web", "--web", f"127.0.0.1:{port}")
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == EXIT_LISTEN, result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith(f"triage: the staff web UI cannot listen on 127.0.0.1:{port}"), last
+    assert "--web HOST:PORT or TRIAGE_WEB_LISTEN" in last
+
+
 @pytest.mark.parametrize("value", ["127.0.0.1:99999", "127.0.0.1:65536"])
 def test_smtp_port_out_of_range_on_the_command_line(tmp_path: Path, value: str) -> None:
     one_line(run(tmp_path, "serve", "--smtp", value), EXIT_USAGE, "out of range", "--smtp")

@@ -1,9 +1,11 @@
 """The `triage` command (spec/cli.md). Every command has a short text form and a `--json` form.
 
 One module per command group: :mod:`triage.cli.mailcmds` (check, parse), :mod:`triage.cli.service`
-(serve, db, rules), :mod:`triage.cli.ingestcmd`, :mod:`triage.cli.listings`; what they share is in
-:mod:`triage.cli.common`. A new command: its logic in a module of its own, a ``cmd_*`` function
-and a few lines registering it in :func:`build_parser`.
+(serve, db, rules), :mod:`triage.cli.ingestcmd`, :mod:`triage.cli.listings` (queue, case,
+inbound, outbox), :mod:`triage.cli.doctorcmd`; what they share (exit codes, the parser class, the
+database) is in :mod:`triage.cli.common`. A new command: its logic in a module of its own, a
+``cmd_*`` function and a few lines registering it in :func:`build_parser`. :func:`main` maps
+every error to one line on stderr and an exit code (README "Exit codes").
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from triage.cli.common import (
     EXIT_OK,
     EXIT_PIPE,
     EXIT_USAGE,
-    CannotListen,
     Parser,
 )
 from triage.cli.doctorcmd import register as register_doctor
@@ -42,7 +43,14 @@ from triage.cli.service import cmd_db_upgrade, cmd_rules_lint, cmd_serve, hostpo
 from triage.config import LOG_FORMATS, Settings
 from triage.dbstatus import DatabaseNotReady, explain
 from triage.engine.loader import RuleLoadError
-from triage.errors import ConfigError, ParseFailure, StoreUnavailable, TriageError, UnreadableMail
+from triage.errors import (
+    CannotListen,
+    ConfigError,
+    ParseFailure,
+    StoreUnavailable,
+    TriageError,
+    UnreadableMail,
+)
 
 __all__ = [
     "EXIT_DATABASE",

@@ -34,10 +34,6 @@ class UsageError(TriageError):
     """A command-line value that cannot be used (EXIT_USAGE)."""
 
 
-class CannotListen(TriageError):
-    """An address to listen on is taken or not allowed (EXIT_LISTEN)."""
-
-
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see --help)\n")

@@ -8,11 +8,12 @@ import json
 import logging
 import os
 
-from triage.cli.common import EXIT_FAILED, EXIT_OK, CannotListen, load_rule_set
+from triage.cli.common import EXIT_FAILED, EXIT_OK, load_rule_set
 from triage.clock import SystemClock
 from triage.config import Settings
 from triage.dbstatus import masked_url
 from triage.engine.lint import lint
+from triage.errors import CannotListen
 
 
 def cmd_rules_lint(args: argparse.Namespace, settings: Settings) -> int:
