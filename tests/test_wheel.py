@@ -9,6 +9,7 @@ hook in that folder is not run, so ``import triage`` finds only the wheel's copy
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -138,6 +139,9 @@ def test_db_upgrade_then_serve_then_stop(installed: Installed) -> None:
     assert upgrade.returncode == 0, upgrade.stderr
     assert (installed.workdir / "triage.db").is_file()
     assert "Traceback" not in upgrade.stderr
+    doctor = installed.run("doctor", "--json", "--min-free-mb", "1")
+    checks = {check["check"]: check["status"] for check in json.loads(doctor.stdout)["checks"]}
+    assert checks["database"] == checks["migrations"] == checks["rules"] == "ok", doctor.stdout
     process = subprocess.Popen(
         [str(installed.triage), "serve", "--smtp", "127.0.0.1:0"],
         stdout=subprocess.PIPE,
