@@ -97,9 +97,13 @@ def test_reply_to_a_folder(tmp_path: Path) -> None:
     one_line(result, EXIT_USAGE, f"--reply {tmp_path}", "- for standard output")
 
 
-def test_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("buffered", [True, False])
+def test_a_closed_pipe_stops_quietly(tmp_path: Path, buffered: bool) -> None:
     assert run(tmp_path, "db", "upgrade").returncode == 0
     base = {name: value for name, value in os.environ.items() if not name.startswith("TRIAGE_")}
+    base.pop("PYTHONUNBUFFERED", None)
+    if not buffered:  # each print reaches the pipe at once
+        base["PYTHONUNBUFFERED"] = "1"
     process = subprocess.Popen(
         [sys.executable, "-m", "triage", "queue", "list"],
         stdout=subprocess.PIPE,

@@ -198,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         url = settings.database_url
         args.log_format = args.log_format or settings.log_format
         result: int = args.func(args, settings)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
         return result
     except BrokenPipeError:
         return _output_closed()
