@@ -7,16 +7,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
-COPY pyproject.toml README.md alembic.ini ./
+COPY pyproject.toml setup.py MANIFEST.in README.md alembic.ini ./
 COPY triage ./triage
 COPY migrations ./migrations
 COPY rules ./rules
 COPY replies ./replies
 
-# Editable on purpose: triage finds migrations/, rules/ and replies/ next to its package
-# (triage.config.PROJECT_ROOT); a plain `pip install .` leaves them behind and `triage serve` fails.
+# A plain install: the wheel carries migrations/, rules/ and replies/ as package data (setup.py).
 # The postgres extra brings psycopg (the image always runs against PostgreSQL).
-RUN pip install -e ".[postgres]" \
+RUN pip install ".[postgres]" \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin triage
 
 # Configuration is environment only (TRIAGE_*, see triage/config.py); nothing is written under /app.

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from triage.db.migrate import upgrade
 from triage.errors import ConfigError
 from triage.logsetup import MaskingFilter, configure_logging
 
@@ -86,3 +89,36 @@ def test_filter_on_a_record_with_a_bad_format_lets_logging_report_it() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "%d items", ("many",), None)
     assert MaskingFilter().filter(record) is True
     assert record.args == ("many",)
+
+
+def test_json_format_is_one_masked_object_per_line(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(logging.INFO, "json")
+    logging.getLogger("triage.example").info("reply to %s queued", "taro@example.jp")
+    try:
+        raise ValueError("bad value 09012345678\nsecond line")
+    except ValueError:
+        logging.getLogger("triage.example").exception("processing failed")
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2  # the traceback stays inside its record's line
+    first, second = (json.loads(line) for line in lines)
+    assert set(first) == {"time", "level", "logger", "message"}
+    assert (first["level"], first["logger"]) == ("INFO", "triage.example")
+    assert first["message"] == "reply to ta***@example.jp queued"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", first["time"])
+    assert second["message"] == "processing failed"
+    assert "Traceback" in second["exception"] and "09012345678" not in second["exception"]
+
+
+def test_unknown_format_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unknown log format 'xml'"):
+        configure_logging(logging.INFO, "xml")
+
+
+def test_alembic_info_lines_are_held_back_its_warnings_are_not(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(logging.INFO)
+    upgrade(f"sqlite:///{tmp_path / 'triage.db'}")
+    assert capsys.readouterr().err == ""  # no "Context impl", no "Running upgrade"
+    logging.getLogger("alembic.runtime.migration").warning("something to see")
+    assert "something to see" in capsys.readouterr().err

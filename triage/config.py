@@ -12,10 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from triage.errors import ConfigError
+from triage.resources import data_dir
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_ICLOUD_DOMAINS = ("icloud.com", "me.com", "mac.com")
+# Packaged with triage (triage/resources.py); TRIAGE_RULES_DIR / TRIAGE_REPLIES_DIR override.
+DEFAULT_RULES_DIR = data_dir("rules")
+DEFAULT_REPLIES_DIR = data_dir("replies")
+# Log lines of `serve` and `ingest` (triage/logsetup.py): text, or one JSON object per line.
+LOG_FORMATS = ("text", "json")
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -75,7 +81,16 @@ def _hostport(env: Mapping[str, str], name: str, default: str) -> tuple[str, int
     host, sep, port = raw.rpartition(":")
     if not sep or not port.isdigit():
         raise ConfigError(f"{name} must be HOST:PORT, not {raw!r}")
+    if int(port) > 65535:
+        raise ConfigError(f"{name}: port {port} is out of range (0-65535); fix {name}")
     return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = env.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
 
 
 def _reply_targets(env: Mapping[str, str], name: str) -> tuple[int, tuple[tuple[str, int], ...]]:
@@ -96,8 +111,9 @@ def _reply_targets(env: Mapping[str, str], name: str) -> tuple[int, tuple[tuple[
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///triage.db"
-    rules_dir: Path = PROJECT_ROOT / "rules"
-    replies_dir: Path = PROJECT_ROOT / "replies"
+    rules_dir: Path = DEFAULT_RULES_DIR
+    replies_dir: Path = DEFAULT_REPLIES_DIR
+    log_format: str = "text"
     # Domains the SMTP ingress accepts for secure_* mailboxes; empty = any domain (cli.md default).
     accepted_domains: tuple[str, ...] = ()
     # The domain of our own Message-IDs and the From of replies when the mailbox domain is unknown.
@@ -165,6 +181,7 @@ class Settings:
             database_url=env.get("TRIAGE_DATABASE_URL", cls.database_url),
             rules_dir=Path(env.get("TRIAGE_RULES_DIR", str(cls.rules_dir))),
             replies_dir=Path(env.get("TRIAGE_REPLIES_DIR", str(cls.replies_dir))),
+            log_format=_choice(env, "TRIAGE_LOG_FORMAT", LOG_FORMATS, cls.log_format),
             accepted_domains=_split(env.get("TRIAGE_ACCEPTED_DOMAINS", "")),
             our_domain=env.get("TRIAGE_OUR_DOMAIN", cls.our_domain).strip().lower(),
             icloud_domains=_split(env["TRIAGE_ICLOUD_DOMAINS"])

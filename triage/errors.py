@@ -69,3 +69,7 @@ class UncertainSendError(SendError):
 
 class PermanentSendError(SendError):
     """A 5xx reply (or an address that must never be tried): do not try again."""
+
+
+class CannotListen(ConfigError):
+    """An address to listen on is in use or not allowed (`triage` exits 4)."""

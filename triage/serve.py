@@ -34,7 +34,7 @@ DEFAULT_PARTS: Final = ("ingress", "worker", "sender")
 
 
 def _say(message: str) -> None:
-    print(f"triage: {message}", flush=True)
+    log.info("%s", message)  # start-up lines in the one log format (--log-format, TRIAGE_LOG_FORMAT)
 
 
 async def _serve(

@@ -11,9 +11,9 @@ from typing import Final
 from alembic import command
 from alembic.config import Config
 
-from triage.config import PROJECT_ROOT
+from triage.resources import data_dir
 
-MIGRATIONS_DIR: Final = PROJECT_ROOT / "migrations"
+MIGRATIONS_DIR: Final = data_dir("migrations")  # packaged with triage (triage/resources.py)
 # Date-prefixed revision files: 2026_11_21_0001_inbound.py (`alembic revision --rev-id 0002 ...`).
 FILE_TEMPLATE: Final = "%(year)d_%(month).2d_%(day).2d_%(rev)s_%(slug)s"
 # Key in Config.attributes carrying the database URL to env.py (no configparser interpolation,

@@ -13,7 +13,7 @@ from collections.abc import Generator
 
 import uvicorn
 
-from triage.errors import ConfigError
+from triage.errors import CannotListen
 from triage.web.app import create_app
 from triage.web.context import WebContext
 
@@ -42,12 +42,15 @@ class WebServer:
         self._task: asyncio.Task[None]
 
     async def start(self) -> None:
-        """Listen (ConfigError when the address cannot be had); serving goes on in a task."""
+        """Listen (CannotListen when the address cannot be had); serving goes on in a task."""
         self._task = asyncio.create_task(self._serve(), name="web")
         while not self.server.started:
             if self._task.done():
                 await self._task
-                raise ConfigError(f"the staff web UI cannot listen on {self.host}:{self.port}")
+                raise CannotListen(
+                    f"the staff web UI cannot listen on {self.host}:{self.port}: stop what uses it or "
+                    "choose another address with --web HOST:PORT or TRIAGE_WEB_LISTEN"
+                )
             await asyncio.sleep(0.02)
 
     async def _serve(self) -> None:
