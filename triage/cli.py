@@ -261,7 +261,11 @@ def _database(settings: Settings) -> Iterator[sessionmaker[Session]]:
     """Sessions on TRIAGE_DATABASE_URL; the engine is disposed afterwards."""
     from triage.db.engine import make_engine, session_factory  # noqa: PLC0415 - not for `check`
 
-    engine = make_engine(settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    engine = make_engine(
+        settings.database_url,
+        sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        keys=settings.encryption_keys,
+    )
     try:
         yield session_factory(engine)
     finally:

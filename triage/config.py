@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from triage.crypto import parse_keys
 from triage.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -151,6 +152,8 @@ class Settings:
     # More replies than this in the window stops the sender (a loop or a flood): (count, seconds).
     reply_breaker: tuple[int, int] = (500, 600)
     extra: Mapping[str, str] = field(default_factory=dict)
+    # Encryption at rest (triage/crypto.py): AES-256 keys, newest first; () = stored plain.
+    encryption_keys: tuple[bytes, ...] = field(default=(), repr=False)
 
     def reply_target(self, mailbox: str) -> int:
         """The reply target of ``mailbox`` in days."""
@@ -205,4 +208,5 @@ class Settings:
             sender_timeout_seconds=_float(env, "TRIAGE_SENDER_TIMEOUT_SECONDS", cls.sender_timeout_seconds),
             reply_rate_limits=_limits(env, "TRIAGE_REPLY_RATE_LIMITS", cls.reply_rate_limits),
             reply_breaker=_limits(env, "TRIAGE_REPLY_BREAKER", (cls.reply_breaker,))[0],
+            encryption_keys=parse_keys(env.get("TRIAGE_ENCRYPTION_KEYS", "")),
         )

@@ -46,7 +46,11 @@ async def _serve(
     *,
     web: tuple[str, int],
 ) -> None:
-    engine = make_engine(settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    engine = make_engine(
+        settings.database_url,
+        sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        keys=settings.encryption_keys,
+    )
     sessions = session_factory(engine)
     clock = SystemClock()
     # SQLite: one writer; the ingress's inserts go before the worker's transactions (db/gate.py).
