@@ -641,6 +641,9 @@ def build_parser() -> argparse.ArgumentParser:
     from triage.web.staffcli import register  # noqa: PLC0415 - the staff web UI's commands
 
     register(sub, serve=serve_cmd, parser_class=_Parser)
+    from triage.privacycli import register as register_privacy  # noqa: PLC0415 - keys, purge
+
+    register_privacy(sub, parser_class=_Parser)
     return parser
 
 

@@ -13,10 +13,10 @@ engine made without keys reads and writes plain values exactly as before.
 
 Stored forms, told apart by a prefix that a plain value is escaped from:
 
-| column kind | sealed | plain that starts like a prefix |
+| column kind | sealed | plain value that starts like a prefix |
 | --- | --- | --- |
 | bytes (``raw``) | ``\\x00TE1`` + key id + nonce + ciphertext | ``\\x00TP1`` + the bytes |
-| text (``written``, reply ``body``) | ``~te1~`` + base64url(key id + nonce + ciphertext) | ``~tp1~`` + the text |
+| text (``written``, ``body``) | ``~te1~`` + base64url(key id + nonce + ciphertext) | ``~tp1~`` + the text |
 | JSON (``value``) | the JSON string ``~te1~...`` of the value's JSON text | ``~tp1~`` + the string |
 
 Empty values (``b""``, ``""``, None) are stored as they are: a purged value stays visibly empty.
@@ -74,7 +74,7 @@ def parse_keys(text: str, name: str = "TRIAGE_ENCRYPTION_KEYS") -> tuple[bytes, 
             raise ConfigError(f"{name}: key {position} is not URL-safe base64") from exc
         if len(key) != KEY_BYTES:
             raise ConfigError(
-                f"{name}: key {position} is {len(key)} bytes, not {KEY_BYTES} (make one with `triage keys new`)"
+                f"{name}: key {position} is {len(key)} bytes, not {KEY_BYTES} (`triage keys new` makes one)"
             )
         keys.append(key)
     ids = [key_id(key) for key in keys]
@@ -119,7 +119,7 @@ class Keyring:
             return aead.decrypt(nonce, token[KEY_ID_BYTES + NONCE_BYTES :], context.encode("ascii"))
         except InvalidTag as exc:
             raise DecryptError(
-                f"{context}: a value sealed with key {ident.hex()} does not open (damaged, or moved from another column)"
+                f"{context}: a value sealed with key {ident.hex()} does not open (damaged or moved)"
             ) from exc
 
 

@@ -24,6 +24,7 @@ from triage.errors import ConfigError
 from triage.ingress.server import IngressServer, start_ingress
 from triage.ingress.store import InboundStore
 from triage.outbound.sender import Sender, SmtpTransport
+from triage.purge import run_on_schedule
 from triage.worker.loop import Worker
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,16 @@ async def _serve(
             worker = Worker(sessions, settings, rules, clock=clock, gate=gate)
             tasks.append(asyncio.create_task(worker.run(stop), name="worker"))
             _say(f"worker {worker.name} is processing stored mail")
+            if settings.purge_interval_seconds > 0:  # retention (triage/purge.py), with the worker
+                purging = run_on_schedule(
+                    sessions,
+                    dict(settings.retention_days),
+                    settings.purge_interval_seconds,
+                    clock,
+                    stop,
+                    gate=gate,
+                )
+                tasks.append(asyncio.create_task(purging, name="purge"))
         if "sender" in parts:
             if settings.relay is None:
                 _say("no relay configured (TRIAGE_RELAY=host:port): replies wait in the outbox")
