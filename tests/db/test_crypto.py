@@ -278,8 +278,8 @@ def test_plain_values_that_look_sealed_are_escaped_and_read_back() -> None:
         assert crypto.decode_text(crypto.encode_text(text, None, "t.c"), None, "t.c") == text
         assert crypto.decode_json(crypto.encode_json(text, None, "t.c"), None, "t.c") == text
         assert crypto.decode_json(crypto.encode_json(text, keyring, "t.c"), keyring, "t.c") == text
-    for value in ([1, "a"], 10, {"k": "v"}):
-        assert crypto.decode_json(crypto.encode_json(value, keyring, "t.c"), keyring, "t.c") == value
+    for other in ([1, "a"], 10, {"k": "v"}):
+        assert crypto.decode_json(crypto.encode_json(other, keyring, "t.c"), keyring, "t.c") == other
     assert crypto.encode_bytes(b"", keyring, "t.c") == b""  # empty stays visibly empty
     assert crypto.encode_text("", keyring, "t.c") == ""
 
