@@ -92,6 +92,18 @@ KENTA = Member(
     member_id="E27364015",
     registered="kenta-live@docomo.ne.jp",
 )
+SORA = Member(
+    sender="sora.tanabe31@example.org",
+    name="田辺 空",
+    kana="タナベ ソラ",
+    birth="2001年3月14日",
+    birth_forms=("2001年3月14日", "20010314", "2001-03-14", "2001/03/14", "2001/3/14"),
+    phone="070-6629-4108",
+    phone_forms=("070-6629-4108", "07066294108", "6629-4108", "-6629-"),
+    payment="419276550318",
+    member_id="E50917342",
+    registered="sora-mobile@docomo.ne.jp",
+)
 
 
 def mail(member: Member, message_id: str, *, to: str = JO1, birth: bool = True) -> bytes:
