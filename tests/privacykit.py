@@ -8,6 +8,7 @@ forms is found.
 
 from __future__ import annotations
 
+import base64
 import json
 import quopri
 from collections.abc import Iterable
@@ -107,9 +108,12 @@ SORA = Member(
 
 
 def mail(member: Member, message_id: str, *, to: str = JO1, birth: bool = True) -> bytes:
-    """A UTF-8 8bit mail from ``member`` (without a birth date when ``birth`` is false)."""
+    """A UTF-8 8bit mail from ``member`` (without a birth date when ``birth`` is false); the From
+    carries the member's name as its display name and the Subject their family name."""
+    family = member.name.split()[0]
     head = (
-        f"From: {member.sender}\nTo: {to}\nSubject: ログインできません\nMessage-ID: <{message_id}>\n"
+        f"From: {_display(member.name)} <{member.sender}>\nTo: {to}\n"
+        f"Subject: ログインできません（{family}）\nMessage-ID: <{message_id}>\n"
         "Date: Sat, 21 Nov 2026 10:00:00 +0900\nMIME-Version: 1.0\n"
         "Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n"
     )
@@ -119,7 +123,8 @@ def mail(member: Member, message_id: str, *, to: str = JO1, birth: bool = True) 
 def out_of_office(member: Member, message_id: str) -> bytes:
     """An auto-reply (ignored) whose signature carries the member's name and phone."""
     head = (
-        f"From: {member.sender}\nTo: {JO1}\nSubject: 不在のお知らせ\nMessage-ID: <{message_id}>\n"
+        f"From: {_display(member.name)} <{member.sender}>\nTo: {JO1}\n"
+        f"Subject: 不在のお知らせ\nMessage-ID: <{message_id}>\n"
         "Auto-Submitted: auto-replied\nDate: Sat, 21 Nov 2026 10:00:00 +0900\nMIME-Version: 1.0\n"
         "Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n"
     )
@@ -127,9 +132,15 @@ def out_of_office(member: Member, message_id: str) -> bytes:
     return (head + "\n" + body).replace("\n", "\r\n").encode("utf-8")
 
 
+def _display(name: str) -> str:
+    """``name`` as an RFC 2047 encoded word (base64), as mail clients write a Japanese name."""
+    return "=?UTF-8?B?" + base64.b64encode(name.encode("utf-8")).decode("ascii") + "?="
+
+
 def forms(value: str) -> set[str]:
-    """``value`` as text, JSON-escaped, as Python's UTF-8 escapes and as quoted-printable."""
+    """``value`` as text, JSON-escaped, as Python's UTF-8 escapes, base64 and quoted-printable."""
     found = {value, json.dumps(value)[1:-1], repr(value.encode("utf-8"))[2:-1]}
+    found.add(base64.b64encode(value.encode("utf-8")).decode("ascii").rstrip("="))
     found.add(quopri.encodestring(value.encode("utf-8")).decode("ascii").rstrip("=\n"))
     return {form for form in found if form}
 
