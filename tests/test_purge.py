@@ -30,7 +30,8 @@ from triage.db.models import (
     OutboundStatus,
 )
 from triage.db.staff import AuditEvent
-from triage.purge import PURGED_NOTE, PURGED_SENDER, purge, run_on_schedule
+from triage.purge import PURGED_NOTE, PURGED_SENDER, purge
+from triage.purgeloop import run_on_schedule
 from triage.web import audit
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("plain_environment")]

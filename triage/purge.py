@@ -13,7 +13,8 @@ What stays: every row (so counts per status, mailbox, field and day still add up
 verdicts and reasons, the case history (``case_events``, which never held values, plus one
 ``purged`` event per case) and the audit log (never touched; one ``purge`` row per run that
 purged anything). A run is idempotent: only rows that still hold data are counted and changed,
-so the hourly run of `triage serve` finds nothing most of the time and writes nothing then.
+so the hourly run of `triage serve` (triage/purgeloop.py) finds nothing most of the time and
+writes nothing then.
 
 Work goes in batches of cases, one transaction each (on SQLite, after the ingress's inserts:
 db/gate.py), with a progress callback; ``dry_run`` counts without changing anything.
@@ -21,20 +22,15 @@ db/gate.py), with a progress callback; ``dry_run`` counts without changing anyth
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage.cases.service import add_event
-from triage.clock import Clock
 from triage.db.engine import SQLITE_BEGIN
 from triage.db.gate import WriteGate
 from triage.db.models import (
@@ -46,10 +42,7 @@ from triage.db.models import (
     OutboundMessage,
     OutboundStatus,
 )
-from triage.errors import TriageError
 from triage.web import audit
-
-log = logging.getLogger(__name__)
 
 PURGED_SENDER: Final = "purged"  # not an address: nothing can match it or be sent to it
 PURGED_NOTE: Final = "raw mail purged (retention)"
@@ -301,45 +294,3 @@ def _blank_mails(session: Session, condition: sa.ColumnElement[bool]) -> int:
             execution_options={"synchronize_session": False},
         )
     return len(rows)
-
-
-async def run_on_schedule(
-    sessions: sessionmaker[Session],
-    retention_days: Mapping[str, int],
-    interval_seconds: float,
-    clock: Clock,
-    stop: asyncio.Event,
-    *,
-    gate: WriteGate | None = None,
-) -> None:
-    """`triage serve`'s purge: at start, then every ``interval_seconds`` until ``stop``.
-
-    Logs counts only. A failed run (database down, locked) is logged and tried again at the
-    next interval; the service goes on.
-    """
-    while not stop.is_set():
-        try:
-            report = await asyncio.to_thread(
-                purge,
-                sessions,
-                retention_days,
-                clock.now(),
-                actor="serve",
-                address="serve",
-                gate=gate,
-                keep_going=lambda: not stop.is_set(),
-            )
-        except (SQLAlchemyError, TriageError) as exc:
-            log.warning("purge failed (%s); next run in %d s", type(exc).__name__, interval_seconds)
-        else:
-            if report.total:
-                log.info(
-                    "purge: %d cases (%d mails, %d values, %d replies), %d mails without a case",
-                    sum(report.cases.values()),
-                    report.case_mails,
-                    report.values,
-                    report.replies,
-                    sum(report.mails_without_case.values()),
-                )
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval_seconds)

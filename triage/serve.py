@@ -24,7 +24,7 @@ from triage.errors import ConfigError
 from triage.ingress.server import IngressServer, start_ingress
 from triage.ingress.store import InboundStore
 from triage.outbound.sender import Sender, SmtpTransport
-from triage.purge import run_on_schedule
+from triage.purgeloop import run_on_schedule
 from triage.worker.loop import Worker
 
 log = logging.getLogger(__name__)
