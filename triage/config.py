@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from triage.crypto import parse_keys
 from triage.errors import ConfigError
 from triage.resources import data_dir
 
@@ -108,6 +109,35 @@ def _reply_targets(env: Mapping[str, str], name: str) -> tuple[int, tuple[tuple[
     return default, tuple(per_mailbox)
 
 
+# Days after a case's last activity (its closing, for a closed one) or, for mail without a case,
+# after receipt, before its raw mail and values are purged (design README "retention").
+DEFAULT_RETENTION_DAYS: tuple[tuple[str, int], ...] = (
+    ("resolved", 90),
+    ("not_a_request", 90),
+    ("needs_info", 90),
+    ("icloud_rejected", 90),
+    ("queued", 90),
+    ("ignored", 30),  # mail with no case: ignored, unknown mailbox, transport duplicates
+    ("failed", 90),  # mail parked as failed
+)
+
+
+def _retention(env: Mapping[str, str], name: str) -> tuple[tuple[str, int], ...]:
+    """ "ignored=14,resolved=60": those statuses changed, the others at their defaults."""
+    days = dict(DEFAULT_RETENTION_DAYS)
+    raw = env.get(name, "").strip()
+    for item in (part.strip() for part in raw.split(",") if part.strip()):
+        status, sep, value = item.partition("=")
+        status = status.strip().lower()
+        if not sep or status not in days or not value.strip().isdigit() or int(value) < 1:
+            known = ", ".join(days)
+            raise ConfigError(
+                f"{name} must look like ignored=30,resolved=90 (whole days; {known}), not {raw!r}"
+            )
+        days[status] = int(value)
+    return tuple(days.items())
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///triage.db"
@@ -167,6 +197,12 @@ class Settings:
     # More replies than this in the window stops the sender (a loop or a flood): (count, seconds).
     reply_breaker: tuple[int, int] = (500, 600)
     extra: Mapping[str, str] = field(default_factory=dict)
+    # Encryption at rest (triage/crypto.py): AES-256 keys, newest first; () = stored plain.
+    encryption_keys: tuple[bytes, ...] = field(default=(), repr=False)
+    # Retention (triage/purge.py): days per status before raw mail and values are purged.
+    retention_days: tuple[tuple[str, int], ...] = DEFAULT_RETENTION_DAYS
+    # `serve` runs the purge this often (seconds); 0 = never (run `triage purge` from cron).
+    purge_interval_seconds: int = 3600
 
     def reply_target(self, mailbox: str) -> int:
         """The reply target of ``mailbox`` in days."""
@@ -222,4 +258,7 @@ class Settings:
             sender_timeout_seconds=_float(env, "TRIAGE_SENDER_TIMEOUT_SECONDS", cls.sender_timeout_seconds),
             reply_rate_limits=_limits(env, "TRIAGE_REPLY_RATE_LIMITS", cls.reply_rate_limits),
             reply_breaker=_limits(env, "TRIAGE_REPLY_BREAKER", (cls.reply_breaker,))[0],
+            encryption_keys=parse_keys(env.get("TRIAGE_ENCRYPTION_KEYS", "")),
+            retention_days=_retention(env, "TRIAGE_RETENTION_DAYS"),
+            purge_interval_seconds=_int(env, "TRIAGE_PURGE_INTERVAL_SECONDS", cls.purge_interval_seconds),
         )

@@ -24,6 +24,7 @@ from triage.errors import ConfigError
 from triage.ingress.server import IngressServer, start_ingress
 from triage.ingress.store import InboundStore
 from triage.outbound.sender import Sender, SmtpTransport
+from triage.purgeloop import run_on_schedule
 from triage.worker.loop import Worker
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,11 @@ async def _serve(
     *,
     web: tuple[str, int],
 ) -> None:
-    engine = make_engine(settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    engine = make_engine(
+        settings.database_url,
+        sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        keys=settings.encryption_keys,
+    )
     sessions = session_factory(engine)
     clock = SystemClock()
     # SQLite: one writer; the ingress's inserts go before the worker's transactions (db/gate.py).
@@ -76,6 +81,16 @@ async def _serve(
             worker = Worker(sessions, settings, rules, clock=clock, gate=gate)
             tasks.append(asyncio.create_task(worker.run(stop), name="worker"))
             _say(f"worker {worker.name} is processing stored mail")
+            if settings.purge_interval_seconds > 0:  # retention (triage/purge.py), with the worker
+                purging = run_on_schedule(
+                    sessions,
+                    dict(settings.retention_days),
+                    settings.purge_interval_seconds,
+                    clock,
+                    stop,
+                    gate=gate,
+                )
+                tasks.append(asyncio.create_task(purging, name="purge"))
         if "sender" in parts:
             if settings.relay is None:
                 _say("no relay configured (TRIAGE_RELAY=host:port): replies wait in the outbox")

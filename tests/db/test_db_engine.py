@@ -14,8 +14,8 @@ from triage.db.models import InboundMessage, InboundStatus
 from triage.errors import ConfigError
 
 
-def _pragmas(url: str, **kwargs: int) -> list[object]:
-    engine = make_engine(url, **kwargs)
+def _pragmas(url: str, sqlite_busy_timeout_ms: int = 5000) -> list[object]:
+    engine = make_engine(url, sqlite_busy_timeout_ms=sqlite_busy_timeout_ms)
     try:
         with engine.connect() as connection:
             return [

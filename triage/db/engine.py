@@ -10,6 +10,7 @@ each new connection; otherwise :class:`ConfigError`.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from triage.crypto import attach_keyring
 from triage.errors import ConfigError, StoreUnavailable
 
 DEFAULT_SQLITE_BUSY_TIMEOUT_MS: Final = 5000
@@ -33,19 +35,28 @@ SQLITE_BEGIN: Final = "sqlite_begin"
 _BEGIN_MODES: Final = frozenset({"DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
 
 
-def make_engine(url: str, *, sqlite_busy_timeout_ms: int = DEFAULT_SQLITE_BUSY_TIMEOUT_MS) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    sqlite_busy_timeout_ms: int = DEFAULT_SQLITE_BUSY_TIMEOUT_MS,
+    keys: Sequence[bytes] = (),
+) -> Engine:
     """An engine for ``url`` (``sqlite:///file.db`` or ``postgresql+psycopg://...``).
 
     A relative SQLite path is taken relative to the working directory at this call. Statement
     parameters are never put into error messages (they hold mail bodies and addresses).
+    ``keys`` (Settings.encryption_keys, newest first) seal raw mail and case values at rest.
     """
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(parsed, sqlite_busy_timeout_ms)
-    if backend == "postgresql":
-        return _postgresql_engine(parsed)
-    raise ConfigError(f"unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://")
+        engine = _sqlite_engine(parsed, sqlite_busy_timeout_ms)
+    elif backend == "postgresql":
+        engine = _postgresql_engine(parsed)
+    else:
+        raise ConfigError(f"unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://")
+    attach_keyring(engine, keys)
+    return engine
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

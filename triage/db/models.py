@@ -12,6 +12,7 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from triage.crypto import EncryptedBytes, EncryptedJSON, EncryptedText
 from triage.db.base import Base
 
 
@@ -56,7 +57,8 @@ class InboundMessage(Base):
     size: Mapped[int]
     # SHA-256 of raw, lower-case hex; with received_at, the key of the worker's dedupe window.
     sha256: Mapped[str] = mapped_column(sa.String(64))
-    raw: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    # Sealed at rest when TRIAGE_ENCRYPTION_KEYS is set (triage/crypto.py), like the values below.
+    raw: Mapped[bytes] = mapped_column(EncryptedBytes("inbound_messages.raw"))
     # Bare LF or bare CR somewhere in raw (kept as received; the parser tolerates them).
     has_bare_line_ends: Mapped[bool]
     status: Mapped[InboundStatus] = mapped_column(
@@ -153,8 +155,8 @@ class CaseValue(Base):
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"))
     field: Mapped[str] = mapped_column(sa.String(64))
     # The normal form (str, int, ...); None for an invalid value.
-    value: Mapped[object | None] = mapped_column(sa.JSON)
-    written: Mapped[str] = mapped_column(sa.Text)  # as the member wrote it
+    value: Mapped[object | None] = mapped_column(EncryptedJSON("case_values.value"))
+    written: Mapped[str] = mapped_column(EncryptedText("case_values.written"))  # as the member wrote it
     valid: Mapped[bool]
     reason_ja: Mapped[str | None] = mapped_column(sa.Text)
     reason_en: Mapped[str | None] = mapped_column(sa.Text)
@@ -224,11 +226,11 @@ class OutboundMessage(Base):
     to_addr: Mapped[str] = mapped_column(sa.String(320))  # lower-cased; the one recipient
     from_addr: Mapped[str] = mapped_column(sa.String(320))
     subject: Mapped[str] = mapped_column(sa.Text)
-    body: Mapped[str] = mapped_column(sa.Text)
+    body: Mapped[str] = mapped_column(EncryptedText("outbound_messages.body"))
     # Ours, `<r.{id}.{random}@{our domain}>` without the brackets; unique, so follow-ups thread.
     message_id: Mapped[str] = mapped_column(sa.String(255), unique=True)
     # The composed message (RFC 5322 bytes) exactly as it will be sent.
-    raw: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    raw: Mapped[bytes] = mapped_column(EncryptedBytes("outbound_messages.raw"))
     status: Mapped[OutboundStatus] = mapped_column(
         default=OutboundStatus.PENDING, server_default=OutboundStatus.PENDING.value
     )

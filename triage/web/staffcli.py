@@ -58,7 +58,11 @@ def run_in_transaction(settings: Settings, work: Callable[[Session, dt.datetime]
     from triage.db.migrate import upgrade  # noqa: PLC0415
 
     upgrade(settings.database_url)
-    engine = make_engine(settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    engine = make_engine(
+        settings.database_url,
+        sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        keys=settings.encryption_keys,
+    )
     try:
         with session_factory(engine)() as session:
             session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
