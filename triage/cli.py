@@ -244,7 +244,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(logging.INFO)
     host, port = args.smtp or settings.smtp_listen
     only = [part.strip() for value in args.only or () for part in value.split(",") if part.strip()]
-    serve(settings, _rules(settings), host, port, only=only or None, web=getattr(args, "web", None))
+    serve(
+        settings,
+        _rules(settings),
+        host,
+        port,
+        only=only or None,
+        web=getattr(args, "web", None),
+        metrics=args.metrics or settings.metrics_listen,
+    )
     return EXIT_OK
 
 
@@ -576,6 +584,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="PART",
         help="run only these parts: ingress, worker, sender, web (repeat or comma-separate)",
+    )
+    serve_cmd.add_argument(
+        "--metrics", type=_hostport, metavar="HOST:PORT", help="serve /metrics, /healthz, /readyz here"
     )
     serve_cmd.set_defaults(func=cmd_serve)
 

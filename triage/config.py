@@ -151,6 +151,8 @@ class Settings:
     # More replies than this in the window stops the sender (a loop or a flood): (count, seconds).
     reply_breaker: tuple[int, int] = (500, 600)
     extra: Mapping[str, str] = field(default_factory=dict)
+    # /metrics, /healthz, /readyz of roles other than the web UI (`serve --metrics`); None = off.
+    metrics_listen: tuple[str, int] | None = None
 
     def reply_target(self, mailbox: str) -> int:
         """The reply target of ``mailbox`` in days."""
@@ -205,4 +207,7 @@ class Settings:
             sender_timeout_seconds=_float(env, "TRIAGE_SENDER_TIMEOUT_SECONDS", cls.sender_timeout_seconds),
             reply_rate_limits=_limits(env, "TRIAGE_REPLY_RATE_LIMITS", cls.reply_rate_limits),
             reply_breaker=_limits(env, "TRIAGE_REPLY_BREAKER", (cls.reply_breaker,))[0],
+            metrics_listen=_hostport(env, "TRIAGE_METRICS_LISTEN", "")
+            if env.get("TRIAGE_METRICS_LISTEN", "").strip()
+            else None,
         )
