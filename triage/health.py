@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import uvicorn
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -112,8 +112,10 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics_page(request: Request) -> Response:
-    body = await run_in_threadpool(generate_latest, _ops(request).exposed)
-    return Response(body, headers={"content-type": CONTENT_TYPE_LATEST, **NO_STORE})
+    """The text format Prometheus asks for (Accept): OpenMetrics, or the classic 0.0.4."""
+    encode, content_type = choose_encoder(request.headers.get("accept", ""))
+    body = await run_in_threadpool(encode, _ops(request).exposed)
+    return Response(body, headers={"content-type": content_type, **NO_STORE})
 
 
 def ops_routes() -> list[Route]:

@@ -47,7 +47,7 @@ from triage.decide import Decision
 log = logging.getLogger(__name__)
 
 # No "<name>_created" series beside every counter: they double the output and no query uses them.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
 
 # -- what the ingress answered ------------------------------------------------------------------
 
