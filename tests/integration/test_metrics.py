@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 from servekit import (
     MAILBOX,
+    Database,
     Launcher,
     Relay,
     complete_mail,
@@ -26,6 +29,8 @@ from servekit import (
     smtp_client,
     wait_until,
 )
+
+from triage.db.models import InboundMessage
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -75,6 +80,15 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return samples[(name, tuple(sorted(labels.items())))]
 
 
+def decisions(url: str) -> Counter[str]:
+    """The verdict of every stored mail, as the database has it."""
+    db = Database(url)
+    try:
+        return Counter(db.read(lambda session: list(session.scalars(sa.select(InboundMessage.decision)))))
+    finally:
+        db.close()
+
+
 def incomplete_mail(sender: str, message_id: str) -> bytes:
     """A mail to secure_billing with no phone number and no login id: needs_info."""
     head = (
@@ -97,8 +111,9 @@ def test_one_serve_process_counts_mail_in_decisions_and_replies_on_both_endpoint
     tmp_path: Path, launch: Launcher, relay: Relay
 ) -> None:
     web, ops = free_port(), free_port()
+    url = f"sqlite:///{tmp_path / 'triage.db'}"
     serve = launch(
-        f"sqlite:///{tmp_path / 'triage.db'}",
+        url,
         only=("ingress", "worker", "sender", "web"),
         RELAY=relay.address,
         OUR_DOMAIN="cc.example.jp",
@@ -121,15 +136,19 @@ def test_one_serve_process_counts_mail_in_decisions_and_replies_on_both_endpoint
 
     def settled() -> Samples | None:
         now = scrape(ops_base)
+        depth = "triage_inbound_queue_depth"
+        unfinished = sum(value(now, depth, status=s) for s in ("pending", "processing"))
         done = value(now, "triage_replies_total", outcome="sent") >= 2
-        return now if done and value(now, "triage_inbound_queue_depth", status="pending") == 0 else None
+        return now if done and unfinished == 0 else None
 
-    after = wait_until(settled, 30, what="two replies sent")
+    after = wait_until(settled, 60, what="every mail decided, two replies sent")
     assert value(after, "triage_mail_received_total") == 3
     assert value(after, "triage_mail_rejected_total", reason="unknown_recipient") == 2
-    assert value(after, "triage_mail_decided_total", verdict="queued") == 1
-    assert value(after, "triage_mail_decided_total", verdict="needs_info") == 1
-    assert value(after, "triage_mail_decided_total", verdict="ignored") == 1
+    # Each verdict counted once, as the database has it (on a starved machine a reading budget
+    # may run out and change a verdict; the counters must still tell the truth).
+    assert sum(decisions(url).values()) == 3
+    for verdict, count in decisions(url).items():
+        assert value(after, "triage_mail_decided_total", verdict=verdict) == count, verdict
     assert value(after, "triage_mail_processing_seconds_count") == 3
     assert value(after, "triage_replies_total", outcome="sent") == 2
     assert value(after, "triage_replies_total", outcome="dead") == 0
@@ -173,12 +192,14 @@ def test_each_role_in_its_own_process_shows_its_own_work(
         now = scrape(base["sender"])
         return now if value(now, "triage_replies_total", outcome="sent") == 3 else None
 
-    on_sender = wait_until(sent, 30, what="three replies sent")
+    on_sender = wait_until(sent, 60, what="three replies sent")
     on_ingress, on_worker = scrape(base["ingress"]), scrape(base["worker"])
     assert value(on_ingress, "triage_mail_received_total") == 3
     assert value(on_worker, "triage_mail_received_total") == 0
-    assert value(on_worker, "triage_mail_decided_total", verdict="queued") == 3
-    assert value(on_ingress, "triage_mail_decided_total", verdict="queued") == 0
+    assert sum(decisions(url).values()) == 3
+    for verdict, count in decisions(url).items():
+        assert value(on_worker, "triage_mail_decided_total", verdict=verdict) == count, verdict
+        assert value(on_ingress, "triage_mail_decided_total", verdict=verdict) == 0
     assert value(on_sender, "triage_reply_breaker_open") == 0
     assert ("triage_smtp_sessions", ()) in on_ingress
     assert ("triage_smtp_sessions", ()) not in on_worker
