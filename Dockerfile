@@ -1,4 +1,5 @@
-# One image for every triage process (docker-compose.yml runs it as migrate, ingress, worker, sender).
+# One image for every triage process (docker-compose.yml runs it as migrate, ingress, worker, sender
+# and web; the front MTA is deploy/mx/Dockerfile).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -20,5 +21,8 @@ RUN pip install ".[postgres]" \
 
 # Configuration is environment only (TRIAGE_*, see triage/config.py); nothing is written under /app.
 USER triage
+# SMTP ingress (docker-compose.yml: --smtp 0.0.0.0:2525, unprivileged), staff web UI, and
+# /metrics /healthz /readyz (TRIAGE_METRICS_LISTEN).
+EXPOSE 2525 8080 9100
 ENTRYPOINT ["triage"]
 CMD ["--help"]

@@ -203,6 +203,8 @@ class Settings:
     retention_days: tuple[tuple[str, int], ...] = DEFAULT_RETENTION_DAYS
     # `serve` runs the purge this often (seconds); 0 = never (run `triage purge` from cron).
     purge_interval_seconds: int = 3600
+    # /metrics, /healthz, /readyz of roles other than the web UI (`serve --metrics`); None = off.
+    metrics_listen: tuple[str, int] | None = None
 
     def reply_target(self, mailbox: str) -> int:
         """The reply target of ``mailbox`` in days."""
@@ -261,4 +263,7 @@ class Settings:
             encryption_keys=parse_keys(env.get("TRIAGE_ENCRYPTION_KEYS", "")),
             retention_days=_retention(env, "TRIAGE_RETENTION_DAYS"),
             purge_interval_seconds=_int(env, "TRIAGE_PURGE_INTERVAL_SECONDS", cls.purge_interval_seconds),
+            metrics_listen=_hostport(env, "TRIAGE_METRICS_LISTEN", "")
+            if env.get("TRIAGE_METRICS_LISTEN", "").strip()
+            else None,
         )

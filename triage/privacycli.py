@@ -1,6 +1,6 @@
 """`triage keys new|rotate` and `triage purge`: the command side of encryption and retention.
 
-:func:`register` is the one hook `triage/cli.py` calls. Progress goes to standard error, one
+:func:`register` is the one hook `triage/cli/__init__.py` calls. Progress goes to standard error, one
 line per batch; the result to standard output (one JSON object with ``--json``).
 """
 

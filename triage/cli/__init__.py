@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PART",
         help="run only these parts: ingress, worker, sender, web (repeat or comma-separate)",
     )
+    serve_cmd.add_argument(
+        "--metrics", type=hostport, metavar="HOST:PORT", help="serve /metrics, /healthz, /readyz here"
+    )
     _log_format_option(serve_cmd, argparse.SUPPRESS)
     serve_cmd.set_defaults(func=cmd_serve)
 
@@ -173,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     from triage.web.staffcli import register  # noqa: PLC0415 - the staff web UI's commands
 
     register(sub, serve=serve_cmd, parser_class=Parser)
+    from triage.privacycli import register as register_privacy  # noqa: PLC0415 - keys, purge
+
+    register_privacy(sub, parser_class=Parser)
     return parser
 
 

@@ -73,7 +73,11 @@ def database(settings: Settings, *, existing: bool = True) -> Iterator[sessionma
     if existing:
         require_migrated(settings.database_url)
 
-    engine = make_engine(settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    engine = make_engine(
+        settings.database_url,
+        sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        keys=settings.encryption_keys,
+    )
     try:
         yield session_factory(engine)
     finally:

@@ -54,7 +54,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     only = [part.strip() for value in args.only or () for part in value.split(",") if part.strip()]
     rules = load_rule_set(settings)
     try:
-        serve(settings, rules, host, port, only=only or None, web=getattr(args, "web", None))
+        serve(
+            settings,
+            rules,
+            host,
+            port,
+            only=only or None,
+            web=getattr(args, "web", None),
+            metrics=args.metrics or settings.metrics_listen,
+        )
     except OSError as exc:  # only the SMTP ingress binds here; the web server reports its own
         if exc.errno not in _LISTEN_ERRORS:
             raise

@@ -18,6 +18,7 @@ from typing import Final
 
 from aiosmtpd.smtp import SMTP, syntax
 
+from triage import metrics
 from triage.config import Settings
 from triage.ingress.handler import IngressHandler, MessageStore
 
@@ -83,6 +84,10 @@ class TriageSMTP(SMTP):
         self._sessions = sessions
         self.in_data = False
 
+    async def push(self, status: str) -> None:  # type: ignore[override]  # aiosmtpd: AnyStr
+        metrics.smtp_reply(status)
+        await super().push(status)
+
     def connection_lost(self, error: Exception | None) -> None:
         try:
             super().connection_lost(error)
@@ -104,6 +109,7 @@ class TriageSMTP(SMTP):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
+        metrics.smtp_reply(reply)
         if isinstance(transport, asyncio.WriteTransport):
             transport.write(reply.encode("ascii") + b"\r\n")
         transport.close()
@@ -124,6 +130,7 @@ class _Refusal(asyncio.Protocol):
         self._reply = reply
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        metrics.smtp_reply(self._reply)
         if isinstance(transport, asyncio.WriteTransport):
             transport.write(self._reply.encode("ascii") + b"\r\n")
         transport.close()

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
+from triage import metrics
 from triage.cases.service import add_event
 from triage.config import Settings
 from triage.db.models import OutboundMessage, OutboundStatus
@@ -92,6 +93,7 @@ def enqueue_reply(
     if reason is not None:
         row.status = OutboundStatus.SUPPRESSED
         row.last_error = reason
+        metrics.reply_suppressed(session)
         log.info("reply %d suppressed (%s)", row.id, reason)
     else:
         log.info("reply %d queued", row.id)

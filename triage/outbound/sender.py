@@ -37,6 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from triage import metrics
 from triage.cases.service import add_event
 from triage.clock import Clock
 from triage.config import Settings
@@ -399,6 +400,7 @@ class Sender:
         while not stop.is_set():
             try:
                 results = await asyncio.to_thread(self.deliver_due, 50, stop.is_set)
+                metrics.replies(results)
             except SQLAlchemyError as exc:  # the sender must outlive a database outage
                 log.error("sender pass failed: database unavailable (%s); trying again", type(exc).__name__)
                 results = []

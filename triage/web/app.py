@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from triage.health import Ops, ops_routes
 from triage.web.auth import AuthMiddleware, expected_csrf, login, login_form, logout, set_language
 from triage.web.context import WebContext
 from triage.web.csrf import CsrfMiddleware
@@ -92,6 +93,7 @@ def routes() -> list[Route | Mount]:
         Route("/admin/outbox/{reply_id}/retry", reply_retry, methods=["POST"], name="reply_retry"),
         Route("/admin/outbox/{reply_id}/drop", reply_drop, methods=["POST"], name="reply_drop"),
         Mount("/static", app=CachedStatic(directory=STATIC_DIR), name="static"),
+        *ops_routes(),  # /healthz, /readyz, /metrics: public by design (health.py)
     ]
 
 
@@ -118,8 +120,12 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-def create_app(ctx: WebContext) -> Starlette:
-    """The whole ASGI app; ``app.routes`` is its route table (the security tests walk it)."""
+def create_app(ctx: WebContext, ops: Ops | None = None) -> Starlette:
+    """The whole ASGI app; ``app.routes`` is its route table (the security tests walk it).
+
+    ``ops`` answers /readyz and /metrics (`triage serve` passes the process's own); without it,
+    the database's readiness and queues.
+    """
     app = Starlette(
         routes=routes(),
         middleware=[
@@ -130,4 +136,5 @@ def create_app(ctx: WebContext) -> Starlette:
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
     app.state.ctx = ctx
+    app.state.ops = ops or Ops.for_database(ctx.sessions, ctx.clock)
     return app

@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from triage.db.staff import StaffUser
+from triage.health import OPS_PATHS
 from triage.web import audit
 from triage.web import sessions as staff_sessions
 from triage.web.accounts import authenticate
@@ -30,12 +31,13 @@ from triage.web.render import page
 log = logging.getLogger(__name__)
 
 LOGIN_PATH: Final = "/login"
-# Paths open without a session: the login form and the static files (no data in either).
-PUBLIC: Final = (LOGIN_PATH, "/static/")
+# Paths open without a session: the login form, the static files and the operations endpoints
+# (health.py: liveness, readiness, counts; no data in any of them).
+PUBLIC: Final = (LOGIN_PATH, "/static/", *OPS_PATHS)
 
 
 def is_public(path: str) -> bool:
-    return path == LOGIN_PATH or path.startswith("/static/")
+    return path == LOGIN_PATH or path.startswith("/static/") or path in OPS_PATHS
 
 
 def _cookie(response: Response, name: str, value: str, max_age: int | None) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Generator
 import uvicorn
 
 from triage.errors import CannotListen
+from triage.health import Ops
 from triage.web.app import create_app
 from triage.web.context import WebContext
 
@@ -25,9 +26,9 @@ class _Server(uvicorn.Server):
 
 
 class WebServer:
-    def __init__(self, ctx: WebContext, host: str, port: int) -> None:
+    def __init__(self, ctx: WebContext, host: str, port: int, ops: Ops | None = None) -> None:
         config = uvicorn.Config(
-            create_app(ctx),
+            create_app(ctx, ops),
             host=host,
             port=port,
             log_config=None,  # triage's logging (with its masking filter) stays in charge

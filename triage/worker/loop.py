@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from triage import metrics
 from triage.clock import Clock
 from triage.config import Settings
 from triage.db.engine import SQLITE_BEGIN
@@ -114,6 +115,7 @@ class Worker:
                         f"gave up after {row.attempts} attempts: the worker stopped while processing it"
                     )
                     session.commit()
+                    metrics.mail_failed(InboundStatus.FAILED.value)
                     log.error("inbound %s parked as failed after %s attempts", row.id, row.attempts)
                     if inbound_id is not None:
                         return None
@@ -135,6 +137,7 @@ class Worker:
         is recorded in a new one: unreadable mail is parked as failed at once; anything else is
         retried with backoff until ``worker_max_attempts``, then parked.
         """
+        started = metrics.started()
         try:
             reading = self._read(inbound_id)
             self._yield_to_ingress()
@@ -158,6 +161,7 @@ class Worker:
                 row.lease_until = None
                 row.last_error = None
                 session.commit()
+            metrics.mail_decided(outcome.decision or outcome.status.value, started)
         except ParseFailure as exc:
             return self._record_failure(inbound_id, exc, permanent=True)
         except Exception as exc:  # recorded on the row and logged; the mail is never dropped
@@ -208,6 +212,7 @@ class Worker:
                 row.lease_until = now + dt.timedelta(seconds=delay)
             status = row.status
             session.commit()
+        metrics.mail_failed(status.value)
         if status is InboundStatus.FAILED:
             log.error("inbound %s parked as failed (%s)", inbound_id, type(exc).__name__)
         return ProcessResult(inbound_id, status, None, None, None, error)
