@@ -43,7 +43,6 @@ def _run_for(sender: Sender, seconds: float, release: sqlite3.Connection | None 
     asyncio.run(main())
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 row 8: a busy SQLite is logged as unavailable")
 def test_a_locked_sqlite_is_busy_not_unavailable(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "triage.db"
     url = f"sqlite:///{path}"

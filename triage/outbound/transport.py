@@ -3,7 +3,8 @@
 :class:`SmtpTransport` speaks to ``settings.relay`` with smtplib: optional STARTTLS and login, the
 null reverse path allowed, the SMTP transaction step by step so that the one uncertain moment
 (after the end of data, before the answer) is known. Outcomes are exceptions from
-``triage.errors``: transient (try again), permanent (``5xx``), uncertain (never resend).
+``triage.errors``: transient (try again), permanent (``5xx``), uncertain (the relay may have
+it: sent again later with the same Message-ID, at least once).
 """
 
 from __future__ import annotations
@@ -116,8 +117,8 @@ def _transaction(client: smtplib.SMTP, mail_from: str, to_addr: str, raw: bytes)
 
     Until the end-of-data line has been sent, a lost connection means the relay has nothing:
     transient, try again. After it, a lost answer means the relay may have taken the reply:
-    :class:`UncertainSendError`, never resent (at most once). smtplib's ``sendmail`` cannot tell
-    the two apart.
+    :class:`UncertainSendError` (the sender sends it again with the same Message-ID: at least
+    once). smtplib's ``sendmail`` cannot tell the two apart.
     """
     try:
         code, text = client.mail(mail_from)
@@ -137,7 +138,7 @@ def _transaction(client: smtplib.SMTP, mail_from: str, to_addr: str, raw: bytes)
     except (smtplib.SMTPException, OSError) as exc:
         raise UncertainSendError(
             f"relay connection lost after the whole reply was sent ({type(exc).__name__}): "
-            "the relay may have accepted it; not resent (at most once)"
+            "the relay may have accepted it; sent again with the same Message-ID (at least once)"
         ) from exc
     if code != 250:
         raise _classified(code, text)
