@@ -15,6 +15,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -27,7 +28,7 @@ import sqlalchemy as sa
 from relaykit import Relay, free_port, parse
 from sqlalchemy.orm import Session, sessionmaker
 
-from triage.clock import FixedClock
+from triage.clock import FixedClock, SystemClock
 from triage.config import Settings
 from triage.db.engine import make_engine, session_factory
 from triage.db.models import Case, CaseEvent, CaseStatus, OutboundMessage, OutboundStatus
@@ -35,7 +36,7 @@ from triage.outbound.breaker import BreakerLimits, ReplyWindow
 from triage.outbound.claims import Claim, begin_write, claim_next
 from triage.outbound.outbox import enqueue_reply
 from triage.outbound.render import RenderedReply
-from triage.outbound.sender import Sender, SmtpTransport
+from triage.outbound.sender import DeliveryResult, Sender, SmtpTransport
 
 T = TypeVar("T")
 NOW = dt.datetime(2026, 11, 21, 9, 0, tzinfo=dt.UTC)
@@ -312,3 +313,79 @@ def test_a_sender_killed_again_and_again_mid_delivery_loses_no_reply(
     assert all(row.message_id in got for row in rows)
     assert duplicates <= kills  # at most one extra copy per kill
     assert {to for r in relay.handler.received for to in r.rcpt_tos} == set(members)
+
+
+# -- leases: renewed while alive, taken over when dead ------------------------------------------
+
+
+def test_a_live_sender_slower_than_its_lease_keeps_its_claim(
+    sessions: sessionmaker[Session], relay: Relay
+) -> None:
+    """The relay takes 2.5 s to answer, the lease is 1 s: the heartbeat keeps the claim, nobody
+    takes it over, the reply goes out once."""
+    settings = settings_for(relay, sender_lease_seconds=1)
+    row_id = queue(sessions, settings, "member@example.jp", now=dt.datetime.now(dt.UTC))
+    relay.handler.reply_delay_after_keeping = 2.5
+    relay.start()
+    slow = Sender(sessions, settings, SmtpTransport(settings), clock=SystemClock(), name="slow")
+    other = Sender(sessions, settings, SmtpTransport(settings), clock=SystemClock(), name="other")
+    done: list[DeliveryResult] = []
+    thread = threading.Thread(target=lambda: done.extend(slow.deliver_due()))
+    thread.start()
+    _wait(lambda: load(sessions, row_id).claimed_by == "slow", 10, "the slow sender claims the reply")
+    seen: list[DeliveryResult] = []
+    while thread.is_alive():
+        seen.extend(other.deliver_due())  # would take the claim over if its lease ran out
+        time.sleep(0.1)
+    thread.join()
+    slow.close()
+    assert seen == []
+    assert [(r.outbound_id, r.status) for r in done] == [(row_id, "sent")]
+    assert slow._heartbeat.beats >= 4
+    assert [kind for kind, _ in events(sessions, row_id)] == ["reply_queued", "reply_sent"]
+    row = load(sessions, row_id)
+    assert row.status is OutboundStatus.SENT
+    assert row.attempts == 1
+    assert len(relay.handler.received) == 1
+
+
+def test_a_killed_senders_reply_is_taken_over_within_30_s(tmp_path: Path, relay: Relay) -> None:
+    """Default lease (20 s): a sender killed mid-delivery; a new one delivers its reply within 30 s."""
+    from triage.db.migrate import upgrade
+
+    assert Settings().sender_lease_seconds <= 20
+    url = f"sqlite:///{tmp_path / 'triage.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    row_id = queue(sessions, settings_for(relay), "member@example.jp", now=dt.datetime.now(dt.UTC))
+    relay.handler.reply_delay_after_keeping = 1.0
+    relay.start()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TRIAGE_")}
+    env.update(
+        TRIAGE_DATABASE_URL=url,
+        TRIAGE_RELAY=f"127.0.0.1:{relay.port}",
+        TRIAGE_OUR_DOMAIN="triage.example",
+        PYTHONUNBUFFERED="1",
+    )
+    log = tmp_path / "sender.log"
+    first = _sender_process(tmp_path, env, log)
+    second: subprocess.Popen[bytes] | None = None
+    try:
+        _wait(lambda: relay.handler.received, 30, "the first sender hands the reply over")
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(10)
+        killed_at = time.monotonic()
+        second = _sender_process(tmp_path, env, log)
+        _wait(lambda: load(sessions, row_id).status is OutboundStatus.SENT, 40, "the reply taken over")
+        took = time.monotonic() - killed_at
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+    engine.dispose()
+    print(f"taken over and delivered {took:.1f} s after the kill")
+    assert took < 30, log.read_text("utf-8", "replace")
+    assert len(relay.handler.received) == 2  # the killed one had handed it over: told twice
+    assert load(sessions, row_id).last_error is not None
