@@ -32,12 +32,15 @@ class RelayHandler:
     # never learns that the relay has it (the uncertain moment of SMTP).
     reply_delay_after_keeping: float = 0.0
     mail_froms: list[str] = field(default_factory=list)
+    # The client's (host, port) at each MAIL FROM: one port per connection.
+    mail_peers: list[Any] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
     ) -> str:
         self.mail_froms.append(address)
+        self.mail_peers.append(session.peer)
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"

@@ -51,6 +51,7 @@ class Claim:
     raw: bytes
     attempts: int
     after_unknown: bool
+    chain_depth: int = 0
 
 
 @dataclass(frozen=True)
@@ -117,10 +118,12 @@ def claim_next(
     window: ReplyWindow,
     instance_id: str,
 ) -> Claim | DeliveryResult | BreakerOpen | None:
-    """Claim the next due row; the caller commits (or rolls back for ``None`` / ``BreakerOpen``).
+    """Claim the next due row; the caller commits, then counts the claim into ``window``.
 
     Rows that may not be tried any more (superseded, past ``give_up_at``, unusable, a recent
     permanent failure of the recipient) are settled here instead and come back as a result.
+    ``BreakerOpen`` and ``None`` change nothing that matters (at most the row's chain depth is
+    filled in), so the transaction may commit whatever else it did.
     """
     stmt = (
         sa.select(OutboundMessage)
@@ -155,8 +158,7 @@ def claim_next(
     row.claimed_by = name
     row.lease_until = now + dt.timedelta(seconds=lease_seconds)
     row.attempts += 1
-    window.add(row.to_addr, row.chain_depth)
-    return Claim(row.id, row.to_addr, row.raw, row.attempts, after_unknown)
+    return Claim(row.id, row.to_addr, row.raw, row.attempts, after_unknown, row.chain_depth)
 
 
 def _dead(session: Session, row: OutboundMessage, now: dt.datetime, text: str, reason: str) -> DeliveryResult:

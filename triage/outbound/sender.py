@@ -17,6 +17,7 @@ import logging
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -71,6 +72,19 @@ IDLE_SECONDS: Final = 1.0
 TAKE_OVER_EVERY_SECONDS: Final = 1.0
 
 
+Step = Claim | BreakerOpen | None
+
+
+@dataclass
+class _Pass:
+    """One pass's state: the breaker's window, the rows it may still take, what it did."""
+
+    window: ReplyWindow
+    budget: int
+    should_stop: Callable[[], bool] | None
+    results: list[DeliveryResult]
+
+
 def _default_name(settings: Settings) -> str:
     return f"{settings.instance_id}:{socket.gethostname()}:sender-{claim_token()}"[-64:]
 
@@ -118,7 +132,9 @@ class Sender:
         """Take over dead senders' claims, then claim, send and record up to ``limit`` due rows.
 
         ``should_stop`` is asked before each claim, so a stopping process does not start new
-        deliveries (the one in hand is finished and recorded).
+        deliveries (the one in hand is finished and recorded). The outcome of one reply and the
+        claim of the next share a transaction (one commit per reply), and the transport may keep
+        its relay connection open until the pass ends.
         """
         results = self._take_over()
         was_open = self.breaker_open
@@ -130,26 +146,55 @@ class Sender:
             return results
         with self._sessions() as session:
             window = load_window(session, self._clock.now(), self._limits)
-        for _ in range(limit):
-            if should_stop is not None and should_stop():
-                break
-            if time.monotonic() - self._last_take_over >= TAKE_OVER_EVERY_SECONDS:
-                results.extend(self._take_over())
-            step = self._claim_next(window)
-            if step is None:
-                break
-            if isinstance(step, BreakerOpen):
-                self.breaker_reason = step.reason
-                if not was_open:
-                    log.error("reply breaker tripped: %s; sending stopped, replies stay pending", step.reason)
-                break
-            if isinstance(step, DeliveryResult):
-                results.append(step)
-                continue
-            results.append(self._deliver(step))
+        pass_ = _Pass(window, limit, should_stop, results)
+        try:
+            step = self._write(lambda session: self._claim(session, pass_), pass_)
+            while isinstance(step, Claim):
+                claim = step
+                error = self._send(claim)
+                if time.monotonic() - self._last_take_over >= TAKE_OVER_EVERY_SECONDS:
+                    results.extend(self._take_over())
+
+                def record_then_claim(
+                    session: Session, claim: Claim = claim, error: SendError | None = error
+                ) -> Step:
+                    pass_.results.append(self._record(session, claim, error))
+                    return self._claim(session, pass_)
+
+                # The outcome is known now: wait out a busy database rather than lose it (a lost
+                # outcome would be taken over as unknown and the reply sent again).
+                step = retry_while_busy(
+                    lambda: self._write(record_then_claim, pass_),
+                    f"recording reply {claim.id}",
+                    patience_seconds=max(self._settings.sender_lease_seconds * 3.0, 30.0),
+                )
+        finally:
+            close = getattr(self._transport, "close", None)
+            if callable(close):
+                close()
+        if isinstance(step, BreakerOpen):
+            self.breaker_reason = step.reason
+            if not was_open:
+                log.error("reply breaker tripped: %s; sending stopped, replies stay pending", step.reason)
         if was_open and not self.breaker_open:
             log.warning("reply breaker closed: sending again")
         return results
+
+    def _write(self, work: Callable[[Session], Step], pass_: _Pass) -> Step:
+        """``work`` in one write transaction; what it settled or claimed counts once committed."""
+        mark, budget = len(pass_.results), pass_.budget
+        try:
+            with self._sessions() as session:
+                begin_write(session)
+                step = work(session)
+                session.commit()
+        except BaseException:
+            del pass_.results[mark:]
+            pass_.budget = budget
+            raise
+        if isinstance(step, Claim):
+            pass_.window.add(step.to_addr, step.chain_depth)
+        return step
 
     def _take_over(self) -> list[DeliveryResult]:
         self._last_take_over = time.monotonic()
@@ -159,57 +204,45 @@ class Sender:
             session.commit()
         return results
 
-    def _claim_next(self, window: ReplyWindow) -> Claim | DeliveryResult | BreakerOpen | None:
-        with self._sessions() as session:
-            begin_write(session)
+    def _claim(self, session: Session, pass_: _Pass) -> Step:
+        """The next claim, or why there is none; rows settled on the way are results of the pass."""
+        while pass_.budget > 0 and not (pass_.should_stop is not None and pass_.should_stop()):
+            pass_.budget -= 1
             step = claim_next(
                 session,
                 self._clock.now(),
                 name=self.name,
                 lease_seconds=self._settings.sender_lease_seconds,
                 domain=self.domain,
-                window=window,
+                window=pass_.window,
                 instance_id=self._settings.instance_id,
             )
-            if step is None or isinstance(step, BreakerOpen):
-                session.rollback()
-            else:
-                session.commit()
-        return step
+            if not isinstance(step, DeliveryResult):
+                return step
+            pass_.results.append(step)
+        return None
 
-    def _deliver(self, claim: Claim) -> DeliveryResult:
-        """Send with no transaction open (lease renewed meanwhile), then record what happened."""
+    def _send(self, claim: Claim) -> SendError | None:
+        """Hand ``claim`` to the transport with no transaction open, its lease renewed meanwhile."""
         with self._heartbeat.holding(claim.id):
-            error: SendError | None
             try:
                 self._transport.send(self._settings.reply_envelope_from, claim.to_addr, claim.raw)
-                error = None
             except SendError as exc:
-                error = exc
+                return exc
             except Exception as exc:  # a transport bug must not leave the row in "sending"
                 log.error("reply %d: transport raised %s", claim.id, type(exc).__name__)
-                error = TransientSendError(f"transport error ({type(exc).__name__})")
-            # The outcome is known now: wait out a busy database rather than lose it (a lost
-            # outcome would be taken over as unknown and sent again).
-            return retry_while_busy(
-                lambda: self._record(claim, error),
-                f"recording reply {claim.id}",
-                patience_seconds=max(self._settings.sender_lease_seconds * 3.0, 30.0),
-            )
+                return TransientSendError(f"transport error ({type(exc).__name__})")
+            return None
 
-    def _record(self, claim: Claim, error: SendError | None) -> DeliveryResult:
-        with self._sessions() as session:
-            begin_write(session)
-            result = record(
-                session,
-                claim,
-                error,
-                self._clock.now(),
-                name=self.name,
-                retry_in=self.backoff_seconds(claim.attempts),
-            )
-            session.commit()
-        return result
+    def _record(self, session: Session, claim: Claim, error: SendError | None) -> DeliveryResult:
+        return record(
+            session,
+            claim,
+            error,
+            self._clock.now(),
+            name=self.name,
+            retry_in=self.backoff_seconds(claim.attempts),
+        )
 
     def backoff_seconds(self, attempts: int) -> float:
         """min(cap, base * 2**(attempts - 1)) with ±20 % jitter."""
