@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -37,7 +36,6 @@ MAYBE_TWICE: Final = (
     "sent again with the same Message-ID after an attempt whose outcome was unknown: "
     "the member may have received it twice"
 )
-_CODE: Final = re.compile(r"^([2-5])\d\d\b")
 #: A claim's outcome is recorded while the row is ours: sending, or taken over but not yet re-claimed.
 _RECORDABLE: Final = (OutboundStatus.SENDING, OutboundStatus.DELIVERY_UNKNOWN)
 
@@ -52,8 +50,11 @@ class DeliveryResult:
 
 
 def reply_code(text: str) -> str | None:
-    match = _CODE.match(text)
-    return match.group(0) if match else None
+    """The three-digit SMTP code a relay answer starts with ("550 5.1.1 …" → "550"), or None."""
+    head, rest = text[:3], text[3:4]
+    is_code = len(head) == 3 and head.isascii() and head.isdigit() and head[0] in "2345"
+    ends = not rest or not (rest.isalnum() or rest == "_")
+    return head if is_code and ends else None
 
 
 def case_event(session: Session, row: OutboundMessage, kind: str, at: dt.datetime, **detail: object) -> None:
