@@ -39,7 +39,6 @@ PENDING: dict[str, str] = {
     "triage/masking.py": "pending: logging owner (masks values that may come from mail)",
     "triage/outbound/compose.py": "pending: outbound owner (header values of our replies)",
     "triage/outbound/ratelimit.py": "pending: outbound owner (no-reply local parts of recipients)",
-    "triage/outbound/sender.py": "pending: outbound owner (relay replies, dot-stuffing)",
     "triage/outbound/stamp.py": "pending: outbound owner (the Date header of our own stored reply)",
     "triage/outbound/transport.py": "pending: outbound owner (relay replies, dot-stuffing of our reply)",
     "triage/outbound/wrap.py": "pending: outbound owner (line breaking of our reply, which quotes values)",

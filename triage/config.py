@@ -190,12 +190,11 @@ class Settings:
     sender_retry_base_seconds: float = 60.0
     sender_retry_cap_seconds: float = 1800.0
     sender_give_up_seconds: int = 24 * 3600
-    sender_lease_seconds: int = 300
+    # A live sender renews its claims every lease/4 (heartbeat); a dead one's are taken over after it.
+    sender_lease_seconds: int = 20
     sender_timeout_seconds: float = 60.0
     # Per envelope sender (lower-cased, across mailboxes): (count, window seconds) sliding windows.
     reply_rate_limits: tuple[tuple[int, int], ...] = ((3, 600), (10, 86400))
-    # More replies than this in the window stops the sender (a loop or a flood): (count, seconds).
-    reply_breaker: tuple[int, int] = (500, 600)
     extra: Mapping[str, str] = field(default_factory=dict)
     # Encryption at rest (triage/crypto.py): AES-256 keys, newest first; () = stored plain.
     encryption_keys: tuple[bytes, ...] = field(default=(), repr=False)
@@ -205,6 +204,16 @@ class Settings:
     purge_interval_seconds: int = 3600
     # /metrics, /healthz, /readyz of roles other than the web UI (`serve --metrics`); None = off.
     metrics_listen: tuple[str, int] | None = None
+    # The reply breaker (outbound/breaker.py; autoreply.md §3): trips on loop-shaped traffic in a
+    # sliding window, never on many distinct members. One address: this many replies; one
+    # domain: this many replies going to at most 1/ratio as many addresses; chains: this many
+    # replies answering mail that answered our replies, at least this deep.
+    reply_breaker_window_seconds: int = 600
+    reply_breaker_per_address: int = 10
+    reply_breaker_domain_replies: int = 30
+    reply_breaker_domain_ratio: float = 3.0
+    reply_breaker_chain_replies: int = 5
+    reply_breaker_chain_depth: int = 3
 
     def reply_target(self, mailbox: str) -> int:
         """The reply target of ``mailbox`` in days."""
@@ -259,11 +268,28 @@ class Settings:
             sender_lease_seconds=_int(env, "TRIAGE_SENDER_LEASE_SECONDS", cls.sender_lease_seconds),
             sender_timeout_seconds=_float(env, "TRIAGE_SENDER_TIMEOUT_SECONDS", cls.sender_timeout_seconds),
             reply_rate_limits=_limits(env, "TRIAGE_REPLY_RATE_LIMITS", cls.reply_rate_limits),
-            reply_breaker=_limits(env, "TRIAGE_REPLY_BREAKER", (cls.reply_breaker,))[0],
             encryption_keys=parse_keys(env.get("TRIAGE_ENCRYPTION_KEYS", "")),
             retention_days=_retention(env, "TRIAGE_RETENTION_DAYS"),
             purge_interval_seconds=_int(env, "TRIAGE_PURGE_INTERVAL_SECONDS", cls.purge_interval_seconds),
             metrics_listen=_hostport(env, "TRIAGE_METRICS_LISTEN", "")
             if env.get("TRIAGE_METRICS_LISTEN", "").strip()
             else None,
+            reply_breaker_window_seconds=_int(
+                env, "TRIAGE_REPLY_BREAKER_WINDOW_SECONDS", cls.reply_breaker_window_seconds
+            ),
+            reply_breaker_per_address=_int(
+                env, "TRIAGE_REPLY_BREAKER_PER_ADDRESS", cls.reply_breaker_per_address
+            ),
+            reply_breaker_domain_replies=_int(
+                env, "TRIAGE_REPLY_BREAKER_DOMAIN_REPLIES", cls.reply_breaker_domain_replies
+            ),
+            reply_breaker_domain_ratio=_float(
+                env, "TRIAGE_REPLY_BREAKER_DOMAIN_RATIO", cls.reply_breaker_domain_ratio
+            ),
+            reply_breaker_chain_replies=_int(
+                env, "TRIAGE_REPLY_BREAKER_CHAIN_REPLIES", cls.reply_breaker_chain_replies
+            ),
+            reply_breaker_chain_depth=_int(
+                env, "TRIAGE_REPLY_BREAKER_CHAIN_DEPTH", cls.reply_breaker_chain_depth
+            ),
         )

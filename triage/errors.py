@@ -63,7 +63,7 @@ class TransientSendError(SendError):
 class UncertainSendError(SendError):
     """The whole message went out but the relay's answer never came: it may have accepted it.
 
-    At most once: such a reply is dead-lettered, never sent again (staff decide).
+    At least once: such a reply is ``delivery_unknown`` and sent again with the same Message-ID.
     """
 
 

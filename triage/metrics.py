@@ -80,6 +80,7 @@ VERDICTS: Final = (*(decision.value for decision in Decision), "duplicate", "fai
 REPLY_OUTCOMES: Final = {
     OutboundStatus.SENT.value: "sent",
     OutboundStatus.PENDING.value: "failed",
+    OutboundStatus.DELIVERY_UNKNOWN.value: "unknown",  # sent again with the same Message-ID
     OutboundStatus.DEAD.value: "dead",
     OutboundStatus.SUPPRESSED.value: "suppressed",
     OutboundStatus.SUPERSEDED.value: "superseded",

@@ -17,7 +17,7 @@ from triage.db.engine import make_engine
 
 pytestmark = pytest.mark.db
 
-HEAD = "0004"
+HEAD = "sender"
 
 
 def _tables(url: str) -> set[str]:

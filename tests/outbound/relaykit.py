@@ -27,13 +27,20 @@ class RelayHandler:
     data_reply: str | None = None
     data_delay: float = 0.0
     vanish_after_data: bool = False  # keep the message, then drop the connection without a reply
+    rcpt_delay: float = 0.0
+    # Keep the message first, then wait this long before the 250: a client that dies meanwhile
+    # never learns that the relay has it (the uncertain moment of SMTP).
+    reply_delay_after_keeping: float = 0.0
     mail_froms: list[str] = field(default_factory=list)
+    # The client's (host, port) at each MAIL FROM: one port per connection.
+    mail_peers: list[Any] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
     ) -> str:
         self.mail_froms.append(address)
+        self.mail_peers.append(session.peer)
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
@@ -41,6 +48,8 @@ class RelayHandler:
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
+        if self.rcpt_delay:
+            await asyncio.sleep(self.rcpt_delay)
         if self.rcpt_reply:
             return self.rcpt_reply
         envelope.rcpt_tos.append(address)
@@ -54,6 +63,8 @@ class RelayHandler:
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content)))
         if self.vanish_after_data:
             server.transport.abort()
+        if self.reply_delay_after_keeping:
+            await asyncio.sleep(self.reply_delay_after_keeping)
         return "250 2.0.0 OK"
 
     def message_ids(self) -> list[str]:

@@ -24,7 +24,6 @@ from triage.db.models import (
 )
 from triage.outbound.outbox import enqueue_reply
 from triage.outbound.ratelimit import (
-    breaker_tripped,
     noreply_recipient,
     rate_limited,
     recently_failed_permanently,
@@ -203,14 +202,11 @@ def test_guard_functions(session: Session) -> None:
     assert noreply_recipient("member@example.com") is None
     limits = ((3, 600), (10, 86400))
     assert rate_limited(session, "member@example.com", NOW, limits) is None
-    assert not breaker_tripped(session, NOW, (2, 600))
     rows = [enqueue(session, reply(), NOW) for _ in range(2)]
     for row in rows:
         row.status = OutboundStatus.SENT
         row.sent_at = NOW
     session.flush()
-    assert breaker_tripped(session, NOW + dt.timedelta(seconds=10), (2, 600))
-    assert not breaker_tripped(session, NOW + dt.timedelta(seconds=601), (2, 600))
     assert rate_limited(session, "MEMBER@example.com", NOW, ((2, 600),)) == "2 replies in 600 s"
     assert not recently_failed_permanently(session, "member@example.com", NOW)
     rows[0].status = OutboundStatus.DEAD

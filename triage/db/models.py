@@ -201,9 +201,12 @@ class OutboundStatus(enum.Enum):
     """Where a reply is in the outbox (stored by value)."""
 
     PENDING = "pending"  # waiting to be sent (or to be retried at next_attempt_at)
-    SENDING = "sending"  # claimed by a sender until lease_until
+    SENDING = "sending"  # claimed by a sender until lease_until (renewed while it is alive)
+    # An attempt's outcome is unknown (its sender died holding it, or the relay's answer to the end
+    # of data never came): sent again with the same Message-ID at next_attempt_at (at least once).
+    DELIVERY_UNKNOWN = "delivery_unknown"
     SENT = "sent"  # the relay accepted it
-    DEAD = "dead"  # given up: a 5xx, too old, or the sender stopped mid-delivery (never resent)
+    DEAD = "dead"  # given up: a 5xx or too old
     SUPPRESSED = "suppressed"  # never sent: rate limit or a send-side guard; reason in last_error
     SUPERSEDED = "superseded"  # never sent: no longer true when the sender took it; reason in last_error
 
@@ -215,6 +218,7 @@ class OutboundMessage(Base):
     __table_args__ = (
         sa.Index("ix_outbound_messages_status_next_attempt_at", "status", "next_attempt_at"),
         sa.Index("ix_outbound_messages_to_addr_created_at", "to_addr", "created_at"),
+        sa.Index("ix_outbound_messages_sent_at", "sent_at"),
         {"sqlite_autoincrement": True},
     )
 
@@ -244,6 +248,8 @@ class OutboundMessage(Base):
     sent_at: Mapped[dt.datetime | None]
     # The relay's last reply or the reason it was not sent; never contains the body.
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    # 0, or how deep in a chain of mail answering our replies this one is (outbound/breaker.py).
+    chain_depth: Mapped[int] = mapped_column(default=0, server_default="0")
 
     def __repr__(self) -> str:
         return f"<OutboundMessage id={self.id} status={self.status} template={self.template}>"

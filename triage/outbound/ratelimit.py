@@ -17,7 +17,12 @@ from sqlalchemy.orm import Session
 from triage.db.models import OutboundMessage, OutboundStatus
 
 #: Rows that count against a recipient's rate limit: queued, in flight or delivered.
-COUNTED_STATUSES: Final = (OutboundStatus.PENDING, OutboundStatus.SENDING, OutboundStatus.SENT)
+COUNTED_STATUSES: Final = (
+    OutboundStatus.PENDING,
+    OutboundStatus.SENDING,
+    OutboundStatus.DELIVERY_UNKNOWN,
+    OutboundStatus.SENT,
+)
 PERMANENT_FAILURE_DAYS: Final = 60
 
 # Local parts that never get an automatic answer (Zammad's send_no_auto_response_reg_exp).
@@ -50,23 +55,6 @@ def rate_limited(
         if existing >= count:
             return f"{count} replies in {seconds} s"
     return None
-
-
-def breaker_tripped(session: Session, now: dt.datetime, breaker: tuple[int, int]) -> bool:
-    """True when ``count`` replies were sent (or are being sent) within the last ``seconds``.
-
-    One more would make more than the breaker allows (autoreply.md §3: a loop or a flood).
-    """
-    count, seconds = breaker
-    since = now - dt.timedelta(seconds=seconds)
-    sent = _count(
-        session,
-        sa.or_(
-            sa.and_(OutboundMessage.status == OutboundStatus.SENT, OutboundMessage.sent_at > since),
-            OutboundMessage.status == OutboundStatus.SENDING,
-        ),
-    )
-    return sent >= count
 
 
 def noreply_recipient(addr: str) -> str | None:

@@ -1,63 +1,56 @@
 """Deliver the outbox to the SMTP relay: claim, send outside any transaction, record the outcome.
 
-Each due row is claimed in its own committed transaction (``sending``, a lease, ``attempts + 1``;
-PostgreSQL ``FOR UPDATE SKIP LOCKED`` so any number of senders share the outbox), sent with no
-transaction open, and its outcome recorded in a new transaction (autoreply.md §4):
-
-- accepted → ``sent``;
-- ``4xx`` or no connection → ``pending`` again after capped exponential backoff with jitter, or
-  ``dead`` once past ``give_up_at``;
-- ``5xx`` → ``dead`` at once, with the relay's answer in ``last_error`` (transport.py speaks SMTP).
-
-A reply no longer true when it is claimed (supersede.py) is ``superseded`` and never sent.
-``Date:`` is stamped just before the hand-off; without a configured Message-ID domain the sender
-sends nothing and says so once (stamp.py).
-
-At most once: a row still ``sending`` after its lease expired belongs to a sender that stopped
-mid-delivery; the relay may already have it, so it is dead-lettered, never resent. A global
-breaker (too many replies in a window) stops sending and leaves rows pending. Logs carry row
-ids, statuses and reply codes only, never addresses, subjects or bodies.
+One pass (:meth:`Sender.deliver_due`) takes over the claims of dead senders, then claims due
+rows one at a time (claims.py), hands each to the transport with no transaction open while the
+heartbeat keeps its lease alive (heartbeat.py), and records the outcome in a new transaction
+(outcome.py). At least once: a reply whose outcome is unknown is sent again with the same
+Message-ID, never dead-lettered for having perhaps arrived. The breaker (breaker.py) stops a pass
+when the next reply would look like a loop. A busy database is waited out quietly; one that is
+unavailable is reported (busy.py). Logs carry row ids, statuses and reply codes only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import datetime as dt
 import logging
-import re
-import secrets
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage import metrics
-from triage.cases.service import add_event
 from triage.clock import Clock
 from triage.config import Settings
-from triage.db.engine import SQLITE_BEGIN
-from triage.db.models import OutboundMessage, OutboundStatus
 from triage.errors import (
-    ComposeError,
     PermanentSendError,
     SendError,
     TransientSendError,
     UncertainSendError,
 )
-from triage.outbound.compose import address_problem, new_message_id
-from triage.outbound.ratelimit import breaker_tripped, recently_failed_permanently
-from triage.outbound.stamp import is_placeholder_id, message_id_domain, stamp_date, stamp_message_id
-from triage.outbound.supersede import superseded_reason
-from triage.outbound.transport import REPLY_TEXT_MAX, ReplyTransport, SmtpTransport
+from triage.outbound.backoff import backoff_seconds, jittered
+from triage.outbound.breaker import BreakerLimits, ReplyWindow, load_window
+from triage.outbound.busy import is_busy, retry_while_busy
+from triage.outbound.claims import (
+    STOPPED_DURING_DELIVERY,
+    BreakerOpen,
+    Claim,
+    begin_write,
+    claim_next,
+    take_over_expired,
+)
+from triage.outbound.heartbeat import Heartbeat
+from triage.outbound.outcome import MAYBE_TWICE, DeliveryResult, record
+from triage.outbound.stamp import message_id_domain
+from triage.outbound.transport import ReplyTransport, SmtpTransport
 from triage.tokens import claim_token
 
 __all__ = [
+    "MAYBE_TWICE",
     "STOPPED_DURING_DELIVERY",
     "DeliveryResult",
     "PermanentSendError",
@@ -71,60 +64,26 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-STOPPED_DURING_DELIVERY: Final = "sender stopped during delivery; not resent (at most once)"
 NO_DOMAIN_WARNING: Final = (
     "no Message-ID domain configured (set TRIAGE_OUR_DOMAIN to the domain of the secure_* mailboxes): "
     "replies wait in the outbox, nothing is sent"
 )
 IDLE_SECONDS: Final = 1.0
-_JITTER: Final = (0.8, 1.2)
-_CODE: Final = re.compile(r"^([2-5])\d\d\b")
-_RANDOM: Final = secrets.SystemRandom()
-# A claim's outcome is recorded while the row is sending, or dead because its lease ran out.
-_RECORDABLE: Final = (OutboundStatus.SENDING, OutboundStatus.DEAD)
+# Dead senders' claims are looked for at least this often, even within a long pass.
+TAKE_OVER_EVERY_SECONDS: Final = 1.0
 
 
-@dataclass(frozen=True)
-class DeliveryResult:
-    """What one pass did with one row: its new status and a short reason (no address)."""
-
-    outbound_id: int
-    status: str
-    detail: str
+Step = Claim | BreakerOpen | None
 
 
-@dataclass(frozen=True)
-class _Claim:
-    id: int
-    to_addr: str
-    raw: bytes
-    attempts: int
+@dataclass
+class _Pass:
+    """One pass's state: the breaker's window, the rows it may still take, what it did."""
 
-
-class _BreakerOpen:
-    pass
-
-
-_BREAKER_OPEN: Final = _BreakerOpen()
-
-
-def _reply_code(text: str) -> str | None:
-    match = _CODE.match(text)
-    return match.group(0) if match else None
-
-
-def _event(session: Session, row: OutboundMessage, kind: str, at: dt.datetime, **detail: object) -> None:
-    if row.case_id is None:
-        return
-    add_event(
-        session,
-        row.case_id,
-        kind,
-        at,
-        inbound_id=row.inbound_id,
-        outbound_id=row.id,
-        detail={"template": row.template, "attempts": row.attempts, **detail},
-    )
+    window: ReplyWindow
+    budget: int
+    should_stop: Callable[[], bool] | None
+    results: list[DeliveryResult]
 
 
 def _default_name(settings: Settings) -> str:
@@ -149,266 +108,180 @@ class Sender:
         self._clock = clock
         self.name = (name or _default_name(settings))[:64]
         self.idle_seconds = IDLE_SECONDS
-        #: True when the last pass stopped because the breaker had tripped.
-        self.breaker_open = False
+        #: Why the last pass stopped at the breaker, or None when it did not.
+        self.breaker_reason: str | None = None
         #: None until a Message-ID domain is configured: then nothing is sent (stamp.py).
         self.domain = message_id_domain(settings.our_domain)
         self._warned_no_domain = False
+        self._limits = BreakerLimits.from_settings(settings)
+        self._heartbeat = Heartbeat(sessions, self.name, settings.sender_lease_seconds, clock)
+        self._last_take_over = -TAKE_OVER_EVERY_SECONDS
+
+    @property
+    def breaker_open(self) -> bool:
+        """True when the last pass stopped because the next reply would look like a loop."""
+        return self.breaker_reason is not None
+
+    def close(self) -> None:
+        self._heartbeat.close()
 
     # -- one pass -----------------------------------------------------------------------------
 
     def deliver_due(
         self, limit: int = 50, should_stop: Callable[[], bool] | None = None
     ) -> list[DeliveryResult]:
-        """Dead-letter stale claims, then claim, send and record up to ``limit`` due rows.
+        """Take over dead senders' claims, then claim, send and record up to ``limit`` due rows.
 
         ``should_stop`` is asked before each claim, so a stopping process does not start new
-        deliveries (the one in hand is finished and recorded).
+        deliveries (the one in hand is finished and recorded). The outcome of one reply and the
+        claim of the next share a transaction (one commit per reply), and the transport may keep
+        its relay connection open until the pass ends.
         """
-        results = self._reap_stale()
-        self.breaker_open = False
+        results = self._take_over()
+        was_open = self.breaker_open
+        self.breaker_reason = None
         if self.domain is None:
             if not self._warned_no_domain:
                 log.warning(NO_DOMAIN_WARNING)
                 self._warned_no_domain = True
             return results
-        for _ in range(limit):
-            if should_stop is not None and should_stop():
-                break
-            step = self._claim_next()
-            if step is None:
-                break
-            if isinstance(step, _BreakerOpen):
-                self.breaker_open = True
-                count, seconds = self._settings.reply_breaker
-                log.error(
-                    "reply breaker tripped: %d replies in %d s; sending stopped, replies stay pending",
-                    count,
-                    seconds,
+        with self._sessions() as session:
+            window = load_window(session, self._clock.now(), self._limits)
+        pass_ = _Pass(window, limit, should_stop, results)
+        try:
+            step = self._write(lambda session: self._claim(session, pass_), pass_)
+            while isinstance(step, Claim):
+                claim = step
+                error = self._send(claim)
+                if time.monotonic() - self._last_take_over >= TAKE_OVER_EVERY_SECONDS:
+                    results.extend(self._take_over())
+
+                def record_then_claim(
+                    session: Session, claim: Claim = claim, error: SendError | None = error
+                ) -> Step:
+                    pass_.results.append(self._record(session, claim, error))
+                    return self._claim(session, pass_)
+
+                # The outcome is known now: wait out a busy database rather than lose it (a lost
+                # outcome would be taken over as unknown and the reply sent again).
+                step = retry_while_busy(
+                    lambda: self._write(record_then_claim, pass_),
+                    f"recording reply {claim.id}",
+                    patience_seconds=max(self._settings.sender_lease_seconds * 3.0, 30.0),
                 )
-                break
-            if isinstance(step, DeliveryResult):
-                results.append(step)
-                continue
-            results.append(self._deliver(step))
+        finally:
+            close = getattr(self._transport, "close", None)
+            if callable(close):
+                close()
+        if isinstance(step, BreakerOpen):
+            self.breaker_reason = step.reason
+            if not was_open:
+                log.error("reply breaker tripped: %s; sending stopped, replies stay pending", step.reason)
+        if was_open and not self.breaker_open:
+            log.warning("reply breaker closed: sending again")
         return results
 
-    def _begin(self, session: Session) -> None:
-        # Read-then-write: SQLite takes its write lock now (PostgreSQL ignores the option).
-        session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
-
-    def _reap_stale(self) -> list[DeliveryResult]:
-        """Rows left ``sending`` past their lease: the sender died mid-delivery; never resend."""
-        results: list[DeliveryResult] = []
-        with self._sessions() as session:
-            self._begin(session)
-            now = self._clock.now()
-            stmt = (
-                sa.select(OutboundMessage)
-                .where(OutboundMessage.status == OutboundStatus.SENDING, OutboundMessage.lease_until < now)
-                .order_by(OutboundMessage.id)
-                .limit(100)
-                .with_for_update(skip_locked=True)
-            )
-            for row in session.scalars(stmt).all():
-                row.status = OutboundStatus.DEAD
-                row.last_error = STOPPED_DURING_DELIVERY
-                _event(session, row, "reply_dead", now, reason="sender stopped during delivery")
-                log.error("reply %d dead: sender stopped during delivery (not resent)", row.id)
-                results.append(DeliveryResult(row.id, OutboundStatus.DEAD.value, STOPPED_DURING_DELIVERY))
-            session.commit()
-        return results
-
-    def _claim_next(self) -> _Claim | DeliveryResult | _BreakerOpen | None:
-        """Claim the next due row in its own committed transaction.
-
-        Rows that may not be tried any more (past ``give_up_at``, unusable, a recent permanent
-        failure of the recipient) are settled here instead and come back as a result.
-        """
-        with self._sessions() as session:
-            self._begin(session)
-            now = self._clock.now()
-            if breaker_tripped(session, now, self._settings.reply_breaker):
-                session.rollback()
-                return _BREAKER_OPEN
-            stmt = (
-                sa.select(OutboundMessage)
-                .where(
-                    OutboundMessage.status == OutboundStatus.PENDING, OutboundMessage.next_attempt_at <= now
-                )
-                .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-            row = session.scalars(stmt).first()
-            if row is None:
-                session.rollback()
-                return None
-            settled = self._settle_before_sending(session, row, now)
-            if settled is not None:
+    def _write(self, work: Callable[[Session], Step], pass_: _Pass) -> Step:
+        """``work`` in one write transaction; what it settled or claimed counts once committed."""
+        mark, budget = len(pass_.results), pass_.budget
+        try:
+            with self._sessions() as session:
+                begin_write(session)
+                step = work(session)
                 session.commit()
-                return settled
-            if is_placeholder_id(row.message_id) and self.domain is not None:
-                # Queued before a domain was configured; never handed over, so nobody has seen it.
-                message_id = new_message_id(row.id, self.domain)
-                try:
-                    row.raw = stamp_message_id(row.raw, message_id)
-                except ComposeError as exc:
-                    row.status = OutboundStatus.DEAD
-                    row.last_error = f"not sent: {exc}"
-                    _event(session, row, "reply_dead", now, reason="not sendable")
-                    log.error("reply %d dead: not sendable (%s)", row.id, exc)
-                    session.commit()
-                    return DeliveryResult(row.id, OutboundStatus.DEAD.value, "not sendable")
-                row.message_id = message_id
-            row.status = OutboundStatus.SENDING
-            row.claimed_by = self.name
-            row.lease_until = now + dt.timedelta(seconds=self._settings.sender_lease_seconds)
-            row.attempts += 1
-            claim = _Claim(row.id, row.to_addr, row.raw, row.attempts)
-            session.commit()
-        return claim
+        except BaseException:
+            del pass_.results[mark:]
+            pass_.budget = budget
+            raise
+        if isinstance(step, Claim):
+            pass_.window.add(step.to_addr, step.chain_depth)
+        return step
 
-    def _settle_before_sending(
-        self, session: Session, row: OutboundMessage, now: dt.datetime
-    ) -> DeliveryResult | None:
-        superseded = superseded_reason(session, row)
-        if superseded is not None:
-            row.status = OutboundStatus.SUPERSEDED
-            row.last_error = superseded[:REPLY_TEXT_MAX]
-            _event(session, row, "reply_superseded", now, reason=superseded)
-            log.info("reply %d superseded (%s)", row.id, superseded)
-            return DeliveryResult(row.id, OutboundStatus.SUPERSEDED.value, superseded)
-        if now >= row.give_up_at:
-            last = f"; last error: {row.last_error}" if row.last_error else ""
-            row.status = OutboundStatus.DEAD
-            row.last_error = f"gave up after {row.attempts} attempts{last}"[:REPLY_TEXT_MAX]
-            _event(session, row, "reply_dead", now, reason="gave up")
-            log.warning("reply %d dead: gave up after %d attempts", row.id, row.attempts)
-            return DeliveryResult(row.id, OutboundStatus.DEAD.value, "gave up")
-        problem = address_problem(row.to_addr)
-        if problem is not None or not row.raw:
-            row.status = OutboundStatus.DEAD
-            row.last_error = f"not sent: recipient {problem}" if problem else "not sent: nothing composed"
-            _event(session, row, "reply_dead", now, reason="not sendable")
-            log.error("reply %d dead: not sendable", row.id)
-            return DeliveryResult(row.id, OutboundStatus.DEAD.value, "not sendable")
-        if recently_failed_permanently(session, row.to_addr, now):
-            reason = "recipient failed permanently within 60 days"
-            row.status = OutboundStatus.SUPPRESSED
-            row.last_error = reason
-            _event(session, row, "reply_suppressed", now, reason=reason)
-            log.info("reply %d suppressed (%s)", row.id, reason)
-            return DeliveryResult(row.id, OutboundStatus.SUPPRESSED.value, reason)
+    def _take_over(self) -> list[DeliveryResult]:
+        self._last_take_over = time.monotonic()
+        with self._sessions() as session:
+            begin_write(session)
+            results = take_over_expired(session, self._clock.now())
+            session.commit()
+        return results
+
+    def _claim(self, session: Session, pass_: _Pass) -> Step:
+        """The next claim, or why there is none; rows settled on the way are results of the pass."""
+        while pass_.budget > 0 and not (pass_.should_stop is not None and pass_.should_stop()):
+            pass_.budget -= 1
+            step = claim_next(
+                session,
+                self._clock.now(),
+                name=self.name,
+                lease_seconds=self._settings.sender_lease_seconds,
+                domain=self.domain,
+                window=pass_.window,
+                instance_id=self._settings.instance_id,
+            )
+            if not isinstance(step, DeliveryResult):
+                return step
+            pass_.results.append(step)
         return None
 
-    def _deliver(self, claim: _Claim) -> DeliveryResult:
-        """Stamp ``Date:``, send with no transaction open, then record what happened."""
-        error: SendError | None
-        try:
-            claim = dataclasses.replace(claim, raw=stamp_date(claim.raw, self._clock.now()))
-            self._transport.send(self._settings.reply_envelope_from, claim.to_addr, claim.raw)
-            error = None
-        except ComposeError as exc:  # our own stored bytes are unusable: never retried
-            error = PermanentSendError(f"not sent: {exc}")
-        except SendError as exc:
-            error = exc
-        except Exception as exc:  # a transport bug must not leave the row in "sending"
-            log.error("reply %d: transport raised %s", claim.id, type(exc).__name__)
-            error = TransientSendError(f"transport error ({type(exc).__name__})")
-        return self._record(claim, error)
+    def _send(self, claim: Claim) -> SendError | None:
+        """Hand ``claim`` to the transport with no transaction open, its lease renewed meanwhile."""
+        with self._heartbeat.holding(claim.id):
+            try:
+                self._transport.send(self._settings.reply_envelope_from, claim.to_addr, claim.raw)
+            except SendError as exc:
+                return exc
+            except Exception as exc:  # a transport bug must not leave the row in "sending"
+                log.error("reply %d: transport raised %s", claim.id, type(exc).__name__)
+                return TransientSendError(f"transport error ({type(exc).__name__})")
+            return None
 
-    def _record(self, claim: _Claim, error: SendError | None) -> DeliveryResult:
-        with self._sessions() as session:
-            self._begin(session)
-            now = self._clock.now()
-            row = session.get(OutboundMessage, claim.id, with_for_update=True)
-            if row is None or row.claimed_by != self.name or row.status not in _RECORDABLE:
-                session.rollback()
-                log.error("reply %d: claim lost before the outcome was recorded", claim.id)
-                return DeliveryResult(claim.id, "lost", "claim lost")
-            swept = row.status == OutboundStatus.DEAD
-            if not swept:
-                row.raw = claim.raw  # exactly what was handed over, Date included
-            if error is None:
-                result = self._sent(session, row, now)
-            elif swept:  # our lease ran out mid-send and another pass dead-lettered it
-                result = DeliveryResult(row.id, OutboundStatus.DEAD.value, row.last_error or "")
-            elif isinstance(error, UncertainSendError):
-                result = self._unknown(session, row, now, error.reply_text)
-            elif isinstance(error, PermanentSendError):
-                result = self._dead(session, row, now, error.reply_text)
-            else:
-                result = self._retry(session, row, now, error.reply_text)
-            session.commit()
-        return result
-
-    def _sent(self, session: Session, row: OutboundMessage, now: dt.datetime) -> DeliveryResult:
-        row.status = OutboundStatus.SENT
-        row.sent_at = now
-        row.lease_until = None
-        row.last_error = None
-        _event(session, row, "reply_sent", now)
-        log.info("reply %d sent (attempt %d)", row.id, row.attempts)
-        return DeliveryResult(row.id, OutboundStatus.SENT.value, "sent")
-
-    def _dead(self, session: Session, row: OutboundMessage, now: dt.datetime, text: str) -> DeliveryResult:
-        row.status = OutboundStatus.DEAD
-        row.lease_until = None
-        row.last_error = text[:REPLY_TEXT_MAX]
-        code = _reply_code(text)
-        _event(session, row, "reply_dead", now, reason="relay rejected", code=code)
-        log.warning("reply %d dead: relay answered %s", row.id, code or "permanent failure")
-        return DeliveryResult(row.id, OutboundStatus.DEAD.value, text)
-
-    def _unknown(self, session: Session, row: OutboundMessage, now: dt.datetime, text: str) -> DeliveryResult:
-        row.status = OutboundStatus.DEAD
-        row.lease_until = None
-        row.last_error = text[:REPLY_TEXT_MAX]
-        _event(session, row, "reply_dead", now, reason="delivery unknown")
-        log.error("reply %d dead: delivery unknown (connection lost after end of data), not resent", row.id)
-        return DeliveryResult(row.id, OutboundStatus.DEAD.value, text)
-
-    def _retry(self, session: Session, row: OutboundMessage, now: dt.datetime, text: str) -> DeliveryResult:
-        code = _reply_code(text)
-        row.lease_until = None
-        if now >= row.give_up_at:
-            row.status = OutboundStatus.DEAD
-            row.last_error = f"gave up after {row.attempts} attempts; last error: {text}"[:REPLY_TEXT_MAX]
-            _event(session, row, "reply_dead", now, reason="gave up", code=code)
-            log.warning("reply %d dead: gave up after %d attempts", row.id, row.attempts)
-            return DeliveryResult(row.id, OutboundStatus.DEAD.value, row.last_error)
-        delay = self.backoff_seconds(row.attempts)
-        row.status = OutboundStatus.PENDING
-        row.next_attempt_at = now + dt.timedelta(seconds=delay)
-        row.last_error = text[:REPLY_TEXT_MAX]
-        _event(session, row, "reply_retry", now, code=code, retry_in_seconds=round(delay))
-        log.info("reply %d: temporary failure (%s), retry in %.0f s", row.id, code or "no reply", delay)
-        return DeliveryResult(row.id, OutboundStatus.PENDING.value, text)
+    def _record(self, session: Session, claim: Claim, error: SendError | None) -> DeliveryResult:
+        return record(
+            session,
+            claim,
+            error,
+            self._clock.now(),
+            name=self.name,
+            retry_in=self.backoff_seconds(claim.attempts),
+        )
 
     def backoff_seconds(self, attempts: int) -> float:
         """min(cap, base * 2**(attempts - 1)) with ±20 % jitter."""
-        base = self._settings.sender_retry_base_seconds
-        cap = self._settings.sender_retry_cap_seconds
-        raw = base * 2.0 ** min(max(attempts - 1, 0), 62)
-        return min(cap, raw) * _RANDOM.uniform(*_JITTER)
+        settings = self._settings
+        return backoff_seconds(
+            attempts, settings.sender_retry_base_seconds, settings.sender_retry_cap_seconds
+        )
 
     # -- the loop -----------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Pass after pass until ``stop`` is set; an error is logged (class only) and survived."""
-        while not stop.is_set():
-            try:
-                results = await asyncio.to_thread(self.deliver_due, 50, stop.is_set)
-                metrics.replies(results)
-            except SQLAlchemyError as exc:  # the sender must outlive a database outage
-                log.error("sender pass failed: database unavailable (%s); trying again", type(exc).__name__)
-                results = []
-            except Exception:  # a bug: logged with its traceback (masked by the log filter), survived
-                log.exception("sender pass failed; trying again")
-                results = []
-            if results and not self.breaker_open:
-                await asyncio.sleep(0)
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.idle_seconds)
+        """Pass after pass until ``stop`` is set; an error is logged (class only) and survived.
+
+        A busy database (another writer holds the lock) is waited out quietly and tried again
+        soon; an unavailable one is reported as an error each pass.
+        """
+        try:
+            while not stop.is_set():
+                pause = self.idle_seconds
+                try:
+                    results = await asyncio.to_thread(self.deliver_due, 50, stop.is_set)
+                    metrics.replies(results)
+                except SQLAlchemyError as exc:  # the sender must outlive a database outage
+                    if is_busy(exc):
+                        log.info("sender pass: database busy (%s); trying again", type(exc).__name__)
+                        pause = jittered(min(self.idle_seconds, 0.2))
+                    else:
+                        log.error(
+                            "sender pass failed: database unavailable (%s); trying again", type(exc).__name__
+                        )
+                    results = []
+                except Exception:  # a bug: logged with its traceback (masked by the log filter), survived
+                    log.exception("sender pass failed; trying again")
+                    results = []
+                if results and not self.breaker_open:
+                    await asyncio.sleep(0)
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=pause)
+        finally:
+            await asyncio.to_thread(self.close)

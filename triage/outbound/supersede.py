@@ -22,7 +22,12 @@ from sqlalchemy.orm import Session
 from triage.db.models import Case, CaseEvent, OutboundMessage, OutboundStatus
 
 #: A newer reply in one of these statuses replaces an older one (suppressed or dead ones do not).
-REPLACING: Final = (OutboundStatus.PENDING, OutboundStatus.SENDING, OutboundStatus.SENT)
+REPLACING: Final = (
+    OutboundStatus.PENDING,
+    OutboundStatus.SENDING,
+    OutboundStatus.DELIVERY_UNKNOWN,
+    OutboundStatus.SENT,
+)
 QUEUED_EVENT: Final = "reply_queued"
 
 

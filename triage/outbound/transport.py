@@ -3,7 +3,8 @@
 :class:`SmtpTransport` speaks to ``settings.relay`` with smtplib: optional STARTTLS and login, the
 null reverse path allowed, the SMTP transaction step by step so that the one uncertain moment
 (after the end of data, before the answer) is known. Outcomes are exceptions from
-``triage.errors``: transient (try again), permanent (``5xx``), uncertain (never resend).
+``triage.errors``: transient (try again), permanent (``5xx``), uncertain (the relay may have
+it: sent again later with the same Message-ID, at least once).
 """
 
 from __future__ import annotations
@@ -71,36 +72,69 @@ class SmtpTransport:
         self._password = settings.relay_password
         self._ca_file = settings.relay_ca_file
         self._timeout = settings.sender_timeout_seconds
+        self._client: smtplib.SMTP | None = None
 
     def send(self, mail_from: str, to_addr: str, raw: bytes) -> None:
+        """One SMTP transaction; the connection stays open for the next reply until :meth:`close`.
+
+        A kept connection the relay has closed meanwhile (or that it refuses at MAIL FROM with a
+        4xx, e.g. a per-session message limit) is replaced by a new one once: nothing had been
+        handed over on it.
+        """
         problem = address_problem(to_addr)
         if problem is not None:
             raise PermanentSendError(f"not sent: recipient {problem}")
         if mail_from and address_problem(mail_from) is not None:
             raise PermanentSendError("not sent: envelope sender is not a valid address")
+        if self._client is not None:
+            try:
+                _transaction(self._client, mail_from, to_addr, raw)
+            except _NotStarted:
+                self.close()  # stale: a fresh connection below
+            except SendError:
+                self.close()
+                raise
+            else:
+                return
+        self._client = self._connect()
+        try:
+            _transaction(self._client, mail_from, to_addr, raw)
+        except SendError:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """QUIT the kept connection, if any (the sender calls this when a pass ends)."""
+        client, self._client = self._client, None
+        if client is not None:
+            _quit_quietly(client)
+
+    def _connect(self) -> smtplib.SMTP:
         if self._relay is None:
             raise TransientSendError("no relay configured")
         host, port = self._relay
         client: smtplib.SMTP | None = None
         try:
-            try:
-                client = smtplib.SMTP(host, port, timeout=self._timeout)
+            client = smtplib.SMTP(host, port, timeout=self._timeout)
+            client.ehlo()
+            if self._starttls:
+                client.starttls(context=ssl.create_default_context(cafile=self._ca_file or None))
                 client.ehlo()
-                if self._starttls:
-                    client.starttls(context=ssl.create_default_context(cafile=self._ca_file or None))
-                    client.ehlo()
-                if self._username:
-                    client.login(self._username, self._password)
-            except smtplib.SMTPResponseException as exc:
-                raise TransientSendError(
-                    f"relay session: {_reply_text(exc.smtp_code, exc.smtp_error)}"
-                ) from exc
-            except (smtplib.SMTPException, OSError) as exc:
-                raise TransientSendError(f"relay unreachable ({type(exc).__name__})") from exc
-            _transaction(client, mail_from, to_addr, raw)
-        finally:
+            if self._username:
+                client.login(self._username, self._password)
+        except smtplib.SMTPResponseException as exc:
             if client is not None:
                 _quit_quietly(client)
+            raise TransientSendError(f"relay session: {_reply_text(exc.smtp_code, exc.smtp_error)}") from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            if client is not None:
+                _quit_quietly(client)
+            raise TransientSendError(f"relay unreachable ({type(exc).__name__})") from exc
+        return client
+
+
+class _NotStarted(TransientSendError):
+    """MAIL FROM failed with a 4xx or a lost connection: nothing of this reply reached the relay."""
 
 
 def _dot_stuffed(raw: bytes) -> bytes:
@@ -116,11 +150,16 @@ def _transaction(client: smtplib.SMTP, mail_from: str, to_addr: str, raw: bytes)
 
     Until the end-of-data line has been sent, a lost connection means the relay has nothing:
     transient, try again. After it, a lost answer means the relay may have taken the reply:
-    :class:`UncertainSendError`, never resent (at most once). smtplib's ``sendmail`` cannot tell
-    the two apart.
+    :class:`UncertainSendError` (the sender sends it again with the same Message-ID: at least
+    once). smtplib's ``sendmail`` cannot tell the two apart.
     """
     try:
         code, text = client.mail(mail_from)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise _NotStarted(f"relay connection lost ({type(exc).__name__})") from exc
+    if 400 <= code <= 499:
+        raise _NotStarted(_reply_text(code, text))
+    try:
         if code != 250:
             raise _classified(code, text)
         code, text = client.rcpt(to_addr)
@@ -137,7 +176,7 @@ def _transaction(client: smtplib.SMTP, mail_from: str, to_addr: str, raw: bytes)
     except (smtplib.SMTPException, OSError) as exc:
         raise UncertainSendError(
             f"relay connection lost after the whole reply was sent ({type(exc).__name__}): "
-            "the relay may have accepted it; not resent (at most once)"
+            "the relay may have accepted it; sent again with the same Message-ID (at least once)"
         ) from exc
     if code != 250:
         raise _classified(code, text)

@@ -1,0 +1,167 @@
+"""Reply sender throughput: a renewal-day burst to distinct members, against the relay's own speed.
+
+    .venv/bin/python bench/sender.py [--replies N] [--database URL] [--json]
+
+Queues N replies to distinct members (spread over the big carrier domains, as on a renewal day),
+then delivers them with one sender (claims, leases, the loop breaker, one commit per reply) to a
+sink relay (aiosmtpd's ``Sink``, in a process of its own on loopback). The baseline, in the same
+run and against the same relay, is bare smtplib sending the same N messages over one connection
+with no database at all; it runs before and after the sender and the mean is used. Prints
+replies/s, the baseline's messages/s, the ratio, and whether the breaker ever opened (it must not).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from triage.clock import SystemClock
+from triage.config import Settings
+from triage.db.engine import make_engine, session_factory
+from triage.db.migrate import upgrade
+from triage.db.models import OutboundMessage
+from triage.outbound.outbox import enqueue_reply
+from triage.outbound.render import RenderedReply
+from triage.outbound.sender import Sender, SmtpTransport
+
+CARRIERS = ("docomo.ne.jp", "ezweb.ne.jp", "icloud.com", "gmail.com", "softbank.ne.jp", "yahoo.co.jp")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def start_sink(port: int) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable,
+        "-m",
+        "aiosmtpd",
+        "-n",
+        "-l",
+        f"127.0.0.1:{port}",
+        "-c",
+        "aiosmtpd.handlers.Sink",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit("the sink relay did not start")
+
+
+def queue(url: str, settings: Settings, count: int) -> bytes:
+    """``count`` pending replies to distinct members; the composed bytes of the first."""
+    sessions = session_factory(make_engine(url))
+    now = dt.datetime.now(dt.UTC)
+    with sessions() as session:
+        first = enqueue_reply(
+            session,
+            reply=RenderedReply(
+                "queued", "ja", "member0@docomo.ne.jp", "secure_jo1@example.jp", "受付", "本文\n"
+            ),
+            case_id=None,
+            inbound_id=None,
+            in_reply_to=None,
+            references=(),
+            settings=settings,
+            now=now,
+        )
+        session.flush()
+        skip = {"id", "to_addr", "message_id"}
+        base = {c.key: getattr(first, c.key) for c in OutboundMessage.__table__.columns if c.key not in skip}
+        rows = [
+            {
+                **base,
+                "to_addr": f"member{n}@{CARRIERS[n % len(CARRIERS)]}",
+                "message_id": f"r.b{n}.x@triage.example",
+            }
+            for n in range(1, count)
+        ]
+        if rows:
+            session.execute(sa.insert(OutboundMessage), rows)
+        session.commit()
+        return first.raw
+
+
+def baseline(port: int, raw: bytes, count: int) -> float:
+    """Messages per second of bare smtplib over one connection to the same relay."""
+    started = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+        for n in range(count):
+            client.sendmail("", [f"member{n}@{CARRIERS[n % len(CARRIERS)]}"], raw)
+    return count / (time.perf_counter() - started)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--replies", type=int, default=1000)
+    parser.add_argument("--database", help="a database URL (default: a temporary SQLite file)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    port = free_port()
+    sink = start_sink(port)
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            url = args.database or f"sqlite:///{Path(folder) / 'bench.db'}"
+            upgrade(url)
+            settings = Settings(our_domain="triage.example", relay=("127.0.0.1", port), database_url=url)
+            raw = queue(url, settings, args.replies)
+            before = baseline(port, raw, args.replies)
+            engine = make_engine(url)
+            sender = Sender(session_factory(engine), settings, SmtpTransport(settings), clock=SystemClock())
+            breaker_opened = False
+            sent = 0
+            started = time.perf_counter()
+            while batch := sender.deliver_due(limit=500):
+                breaker_opened |= sender.breaker_open
+                sent += sum(result.status == "sent" for result in batch)
+            seconds = time.perf_counter() - started
+            sender.close()
+            engine.dispose()
+            after = baseline(port, raw, args.replies)
+    finally:
+        sink.terminate()
+        sink.wait(10)
+    relay_rate = (before + after) / 2
+    figures = {
+        "database": url.partition(":")[0] if args.database else "sqlite",
+        "replies": args.replies,
+        "sent": sent,
+        "seconds": round(seconds, 2),
+        "replies_per_second": round(sent / seconds, 1),
+        "baseline_smtplib_per_second": round(relay_rate, 1),
+        "ratio": round(sent / seconds / relay_rate, 2),
+        "breaker_opened": breaker_opened,
+    }
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        print(
+            f"sender: {figures['sent']} of {args.replies} replies in {figures['seconds']} s = "
+            f"{figures['replies_per_second']}/s; bare smtplib to the same relay "
+            f"{figures['baseline_smtplib_per_second']}/s "
+            f"(ratio {figures['ratio']}); breaker opened: {breaker_opened}"
+        )
+    return 0 if sent == args.replies and not breaker_opened else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
