@@ -43,7 +43,6 @@ def ingest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str, *mails:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 12 row 6: parse defects are not on the notes yet")
 def test_a_10000_part_mail_has_its_part_cap_on_its_notes(
     migrated_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -205,6 +205,11 @@ class Settings:
     purge_interval_seconds: int = 3600
     # /metrics, /healthz, /readyz of roles other than the web UI (`serve --metrics`); None = off.
     metrics_listen: tuple[str, int] | None = None
+    # Sender authenticity (security.md §4): the authserv-id our front MTA writes in the
+    # Authentication-Results field it adds ("" = none trusted: every sender "unchecked"), and how
+    # many Received fields our own MTAs add above that field.
+    authserv_id: str = ""
+    authserv_hops: int = 1
 
     def reply_target(self, mailbox: str) -> int:
         """The reply target of ``mailbox`` in days."""
@@ -266,4 +271,6 @@ class Settings:
             metrics_listen=_hostport(env, "TRIAGE_METRICS_LISTEN", "")
             if env.get("TRIAGE_METRICS_LISTEN", "").strip()
             else None,
+            authserv_id=env.get("TRIAGE_AUTHSERV_ID", "").strip(),
+            authserv_hops=_int(env, "TRIAGE_AUTHSERV_HOPS", cls.authserv_hops),
         )
