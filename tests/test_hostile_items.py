@@ -309,3 +309,20 @@ def test_item_32_a_10kb_name_is_stored_as_written_and_capped_where_echoed(desk: 
     [reply] = desk.replies(result.case_id)
     assert "山" * 200 not in reply.body and len(reply.subject) <= 200
     assert max(len(line) for line in reply.body.splitlines()) < 200
+
+
+# -- 27. look-alike domains: flagged, never "corrected"; punycode kept --------------------------
+
+
+def test_item_27_a_cyrillic_icloud_is_not_icloud_nor_corrected(config: Settings, rules: RuleSet) -> None:
+    look_alike = "alice@icl\u043eud.com"  # a Cyrillic о
+    body = f"メールアドレス:{look_alike}\r\nメールアドレス:taro@xn--r8jz45g.jp\r\n" + COMPLETE
+    mail = parse_mail(text_mail(body, sender=look_alike))
+    verdict = judge(mail, envelope_to=MAILBOX, settings=config, rules=rules, today=TODAY)
+    assert verdict.decision.value != "icloud_rejected"
+    assert verdict.extraction is not None
+    emails = verdict.extraction.value("emails")
+    assert isinstance(emails, list)
+    assert "taro@xn--r8jz45g.jp" in emails  # IDN punycode as written
+    assert not any("icloud.com" in address for address in emails)  # never corrected
+    assert any(item.field == "emails" and "\u043e" in item.written for item in verdict.extraction.invalid)
