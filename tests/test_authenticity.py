@@ -384,3 +384,16 @@ def test_case_show_flags_a_member_who_cannot_be_answered(
         }
     ]
     assert all(reply["status"] != "pending" for reply in data["replies"])  # nothing goes out
+
+
+def test_the_hops_of_our_own_mtas_are_configurable() -> None:
+    """A front MTA with a content filter adds two Received fields above its result."""
+    raw = build(
+        "Received: from localhost by mx.cc.example.jp (reinjection)",
+        RECEIVED_OURS,
+        ours("dmarc=pass header.from=example.jp"),
+    )
+    one = Settings.from_env({"TRIAGE_AUTHSERV_ID": OURS})
+    two = Settings.from_env({"TRIAGE_AUTHSERV_ID": OURS, "TRIAGE_AUTHSERV_HOPS": "2"})
+    assert status_of(raw, one) is SenderStatus.UNCHECKED
+    assert status_of(raw, two) is SenderStatus.VERIFIED
