@@ -214,6 +214,11 @@ class Settings:
     reply_breaker_domain_ratio: float = 3.0
     reply_breaker_chain_replies: int = 5
     reply_breaker_chain_depth: int = 3
+    # Sender authenticity (security.md §4): the authserv-id our front MTA writes in the
+    # Authentication-Results field it adds ("" = none trusted: every sender "unchecked"), and how
+    # many Received fields our own MTAs add above that field.
+    authserv_id: str = ""
+    authserv_hops: int = 1
 
     def reply_target(self, mailbox: str) -> int:
         """The reply target of ``mailbox`` in days."""
@@ -292,4 +297,6 @@ class Settings:
             reply_breaker_chain_depth=_int(
                 env, "TRIAGE_REPLY_BREAKER_CHAIN_DEPTH", cls.reply_breaker_chain_depth
             ),
+            authserv_id=env.get("TRIAGE_AUTHSERV_ID", "").strip(),
+            authserv_hops=_int(env, "TRIAGE_AUTHSERV_HOPS", cls.authserv_hops),
         )

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from triage.authenticity.marks import case_marks_json
 from triage.cases.service import add_event
 from triage.db.engine import SQLITE_BEGIN
 from triage.db.models import (
@@ -230,8 +231,10 @@ def case_detail(
         key=lambda row: (order.get(row.field, len(order)), row.field, row.id),
     )
     events = session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))
-    mails = session.scalars(
-        sa.select(InboundMessage).where(InboundMessage.case_id == case.id).order_by(InboundMessage.id)
+    mails = list(
+        session.scalars(
+            sa.select(InboundMessage).where(InboundMessage.case_id == case.id).order_by(InboundMessage.id)
+        )
     )
     replies = session.scalars(
         sa.select(OutboundMessage).where(OutboundMessage.case_id == case.id).order_by(OutboundMessage.id)
@@ -291,6 +294,8 @@ def case_detail(
             }
             for reply in replies
         ],
+        # The sender mark and the mails that cannot be answered (triage/authenticity/marks.py).
+        **case_marks_json((mail.id, mail.notes or []) for mail in mails),
     }
 
 

@@ -40,10 +40,11 @@ class Verdict:
 
 
 def reply_recipient(mail: ParsedMail) -> str | None:
-    """RFC 3834 §4: the envelope sender (Return-Path of a stored file), else the From address."""
+    """RFC 3834 §4: the envelope sender (Return-Path of a stored file), else the From address
+    unless it is ambiguous (never the member's address, security.md §4)."""
     if mail.return_path is not None:
         return mail.return_path or None
-    return mail.from_addr.addr if mail.from_addr else None
+    return mail.from_addr.addr if mail.from_addr and not mail.from_ambiguous else None
 
 
 def is_icloud(mail: ParsedMail, settings: Settings) -> bool:

@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from triage.parsing.charsets import decode_bytes
 from triage.parsing.jis import decode_cp51932, decode_jis, jis_pair_to_sjis
 
 ESC = b"\x1b"
@@ -66,6 +67,19 @@ def test_esc_ampersand_at_is_ignored() -> None:
 def test_half_width_kana_by_esc_paren_i() -> None:
     data = b"a" + KANA + b"\x31\x32\x33\x43\x3d\x44" + ASCII + b"b"
     assert decode_jis(data) == "aｱｲｳﾃｽﾄb"
+
+
+def test_the_ends_of_the_half_width_katakana_range() -> None:
+    """0x21 is U+FF61 ｡ and 0x5F, the top of the range, U+FF9F ﾟ (a mutation run found the top
+    unguarded); 0x60 is past it."""
+    assert decode_jis(KANA + b"\x21\x5f" + ASCII) == "\uff61\uff9f"
+    assert decode_jis(KANA + b"\x36\x5e\x5f" + ASCII) == "ｶﾞﾟ"
+    assert decode_jis(SO + b"\x5f" + SI) == "\uff9f"
+    assert decode_jis(KANA + b"\x5f\x60" + ASCII, "replace") == "\uff9f\ufffd"
+    with pytest.raises(UnicodeDecodeError):
+        decode_jis(KANA + b"\x60" + ASCII)
+    text, how = decode_bytes(b"Ta" + KANA + b"\x5f" + ASCII, "iso-2022-jp")
+    assert (text, how) == ("Ta\uff9f", "jis")
 
 
 def test_half_width_kana_by_so_si_cp50222() -> None:

@@ -17,10 +17,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-import regex
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from triage import textmatch
 from triage.db.models import Case, CaseStatus, InboundMessage, OutboundMessage
 from triage.engine.extract import light_normalise
 
@@ -29,7 +29,21 @@ MESSAGE_ID_MAX: Final = 255
 # for a long query; RFC 5322 puts the newest last).
 REFERENCES_LOOKED_UP: Final = 20
 WAITING_STATUSES: Final = (CaseStatus.NEEDS_INFO, CaseStatus.ICLOUD_REJECTED)
-_REFERENCE = regex.compile(r"(?<![0-9A-Za-z])([0-9A-Za-z]{4})[-‐－ー]([0-9A-Za-z]{2})(?![0-9A-Za-z])")
+_REFERENCE = textmatch.compile(
+    r"(?<![0-9A-Za-z])([0-9A-Za-z]{4})[-‐－ー]([0-9A-Za-z]{2})(?![0-9A-Za-z])", name="followup.case-reference"
+)
+
+
+def case_references(texts: Iterable[str]) -> list[str]:
+    """Every case reference (`7Q4K-2M`) written in ``texts``, upper-cased and sorted; a text whose
+    search runs out of time is skipped (noted), the others still count."""
+    found: set[str] = set()
+    for text in texts:
+        try:
+            found.update(f"{a.upper()}-{b.upper()}" for a, b in _REFERENCE.findall(text))
+        except textmatch.MatchTimeout:
+            textmatch.note_timeout("followup: case reference not looked for in one text")
+    return sorted(found)
 
 
 def clean_message_id(value: str | None) -> str | None:
@@ -81,7 +95,7 @@ def find_case(
         )
         if case is not None:
             return Match(case, "thread")
-    references = sorted({f"{a.upper()}-{b.upper()}" for text in texts for a, b in _REFERENCE.findall(text)})
+    references = case_references(texts)
     if references:
         case = session.scalar(
             sa.select(Case)

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from triage.authenticity.marks import case_mark_lines
 from triage.cli.common import EXIT_FAILED, EXIT_OK, database, list_command, load_rule_set, staff_user, when
 from triage.clock import SystemClock
 from triage.config import Settings
@@ -45,6 +46,8 @@ def _print_case(data: dict[str, Any]) -> None:
     print(f"  sender: {data['sender']}  language: {data['language']}")
     print(f"  created: {when(data['created_at'])}  updated: {when(data['updated_at'])}")
     print(f"  reason: {data['reason'] or '-'}")
+    for line in case_mark_lines(data):
+        print(line)
     if data["parent_id"] is not None:
         print(f"  follows case {data['parent_id']}")
 

@@ -49,6 +49,17 @@ def _unfold(raw: str) -> str:
     return " ".join([lines[0], *(line.lstrip(" \t") for line in lines[1:])]).strip()
 
 
+def _address_text(spec: str) -> str:
+    """An address as written, raw 8-bit bytes (surrogate-escaped by compat32) read as UTF-8
+    (RFC 6532), anything else as U+FFFD: never a lone surrogate, which no database stores."""
+    if spec.isascii():
+        return spec
+    try:
+        return spec.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a lone surrogate outside U+DC80..U+DCFF
+        return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in spec)
+
+
 def _clean_display(raw: str) -> str:
     name = decode_header(raw).strip()
     if len(name) >= 2 and name[0] == name[-1] == '"':
@@ -120,7 +131,7 @@ def parse_from(raw: str) -> tuple[Address | None, bool]:
         textmatch.note_timeout("addresses: From not read")
         return None, True
     if match:
-        spec = match.group(1).translate(_CONTROL)
+        spec = _address_text(match.group(1).translate(_CONTROL))
         if not spec:
             return None, True
         display = _clean_display(value[: match.start()])
@@ -142,9 +153,9 @@ def parse_return_path(raw: str) -> str:
         match = _TRAILING_ANGLE.search(value) if "<" in value else None
     except textmatch.MatchTimeout:
         textmatch.note_timeout("addresses: Return-Path read without its pattern")
-        return value.strip().strip("<>").strip().translate(_CONTROL)
+        return _address_text(value.strip().strip("<>").strip().translate(_CONTROL))
     spec = match.group(1) if match else value.strip()
-    return spec.translate(_CONTROL)
+    return _address_text(spec.translate(_CONTROL))
 
 
 def message_ids(raw: str) -> tuple[str, ...]:

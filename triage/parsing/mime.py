@@ -118,10 +118,26 @@ def _filename(part: Message) -> str | None:
         return "(undecodable name)"
     if not name:
         return None
+    if "\ufffd" in name:  # raw 8-bit bytes, which compat32 replaced: read them as a header is read
+        name = _raw_8bit_filename(part) or name
     decoded = decode_header(name) if "=?" in name else name
     cleaned = decoded.translate(_NAME_DROP_DECODED)
     cleaned = cleaned.replace("\\", "/").rsplit("/", 1)[-1].strip()
     return cleaned[:200] or None
+
+
+def _raw_8bit_filename(part: Message) -> str | None:
+    """The file name of a part whose parameter holds raw 8-bit bytes (a UTF-8 or Shift_JIS name
+    written without RFC 2047/2231), decoded like any raw header value."""
+    retry = Message()
+    for header in ("content-disposition", "content-type"):
+        raw = next((str(value) for key, value in part.raw_items() if key.lower() == header), None)
+        if raw is not None:
+            retry[header] = decode_header(raw)
+    try:
+        return retry.get_filename()
+    except (ValueError, UnicodeError, LookupError, IndexError):
+        return None
 
 
 def _walk(msg: Message, limits: Limits, defects: list[str]) -> list[tuple[str, Message]]:

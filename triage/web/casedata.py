@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from triage.authenticity.marks import SenderMark, Unanswerable, case_marks
 from triage.db.models import Case, CaseEvent, CaseValue, InboundMessage, OutboundMessage
 from triage.db.staff import CaseClaim, StaffUser, StaffValue
 from triage.engine.spec import FieldDef
@@ -69,6 +70,9 @@ class CaseView:
     claimed_by_id: int | None
     version: int
     sensitive_held: list[str]
+    # The worst sender mark of the case's mails and those that cannot be answered (authenticity/).
+    sender_mark: SenderMark | None = None
+    unanswerable: list[Unanswerable] = field(default_factory=list)
 
 
 def version(session: Session, case_id: int) -> int:
@@ -205,6 +209,7 @@ def load_case_view(
         session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))
     )
     claim = claim_of(session, case.id)
+    sender_mark, unanswerable = case_marks((mail.id, mail.notes or []) for mail in mails)
     return CaseView(
         case=case,
         values=values,
@@ -214,4 +219,6 @@ def load_case_view(
         claimed_by_id=claim[0] if claim else None,
         version=version(session, case.id),
         sensitive_held=sorted({v.field for v in values if v.sensitive}),
+        sender_mark=sender_mark,
+        unanswerable=unanswerable,
     )

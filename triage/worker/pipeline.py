@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from triage import textmatch
+from triage.authenticity.marks import mail_notes as authenticity_notes
 from triage.cases import followup
 from triage.cases.service import add_event, merge_values, merged_extraction, open_case, record_verdict
 from triage.clock import Clock
@@ -41,6 +42,7 @@ from triage.outbound.outbox import enqueue_reply
 from triage.outbound.render import render_reply
 from triage.parsing.mime import parse_mail
 from triage.parsing.model import ParsedMail
+from triage.parsing.notes import parse_notes
 from triage.routing import local_part
 from triage.verdict import Verdict, is_icloud, judge, reply_recipient
 
@@ -194,6 +196,7 @@ def process(
     row.message_id = followup.clean_message_id(mail.message_id)
     row.text_hash = followup.text_hash(mail.text)
     row.notes = [*verdict.notes, *_envelope_notes(row, mail), *reading.notes()]
+    row.notes = [*row.notes, *parse_notes(mail), *authenticity_notes(mail, verdict, settings)]
     row.decision = verdict.decision.value
     row.reason = verdict.reason
     row.status = InboundStatus.DONE
