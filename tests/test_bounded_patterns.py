@@ -35,7 +35,6 @@ NEVER_MEMBER_TEXT: dict[str, str] = {
 PENDING: dict[str, str] = {
     "triage/cases/followup.py": "pending: cases owner (case reference in the subject and text)",
     "triage/ingest.py": "pending: ingest owner (header end and Return-Path over stored bytes)",
-    "triage/ingress/store.py": "pending: ingress owner (bare line ends over received bytes)",
     "triage/masking.py": "pending: logging owner (masks values that may come from mail)",
     "triage/outbound/compose.py": "pending: outbound owner (header values of our replies)",
     "triage/outbound/ratelimit.py": "pending: outbound owner (no-reply local parts of recipients)",

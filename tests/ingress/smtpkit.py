@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import smtplib
 import socket
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -24,7 +25,8 @@ T = TypeVar("T")
 MAILBOX = "secure_jo1"
 RCPT = "secure_jo1@example.jp"
 SENDER = "member@example.com"
-SETTINGS = Settings(smtp_hostname="ingress.test")
+# A short greeting delay keeps tests quick; the early-talker tests set their own.
+SETTINGS = Settings(smtp_hostname="ingress.test", smtp_greet_delay_seconds=0.05)
 TEMPORARY_FAILURE = (451, b"4.3.0 Temporary failure, please retry")
 MESSAGE = (
     b"From: member@example.com\r\n"
@@ -67,6 +69,25 @@ class LiveIngress:
 
 
 MakeIngress = Callable[..., LiveIngress]
+
+
+def ingress_factory() -> Iterator[MakeIngress]:
+    """The body of each test module's ``make_ingress`` fixture: ingresses closed afterwards."""
+    started: list[LiveIngress] = []
+
+    def make(
+        url: str,
+        mailboxes: Iterable[str] = (MAILBOX,),
+        busy_timeout_ms: int = 5000,
+        **settings: Any,
+    ) -> LiveIngress:
+        ingress = LiveIngress(url, dataclasses.replace(SETTINGS, **settings), mailboxes, busy_timeout_ms)
+        started.append(ingress)
+        return ingress
+
+    yield make
+    for ingress in started:
+        ingress.close()
 
 
 def client(port: int) -> smtplib.SMTP:

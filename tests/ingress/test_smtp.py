@@ -17,7 +17,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -31,6 +31,7 @@ from smtpkit import (
     MakeIngress,
     client,
     deliver,
+    ingress_factory,
     open_data,
     open_idle,
     queued_id,
@@ -52,6 +53,11 @@ from triage.ingress.handler import (
 from triage.ingress.store import InboundStore
 
 # --- acceptance and storage ---------------------------------------------------------------
+
+
+@pytest.fixture
+def make_ingress() -> Iterator[MakeIngress]:
+    yield from ingress_factory()
 
 
 def test_message_is_stored_before_250(migrated_db_url: str, make_ingress: MakeIngress) -> None:
@@ -392,32 +398,6 @@ def test_a_command_line_over_512_octets_gets_500_and_the_session_goes_on(
     finally:
         sock.close()
     assert rows(sqlite_url) == []
-
-
-def test_commands_sent_before_the_greeting_store_nothing_twice(
-    sqlite_url: str, make_ingress: MakeIngress
-) -> None:
-    """A client that talks before our 220 (a spam-bot habit) gets one answer per command."""
-    ingress = make_ingress(sqlite_url)
-    sock = socket.create_connection(("127.0.0.1", ingress.port), timeout=10)
-    try:
-        sock.sendall(
-            b"HELO early.test\r\n"
-            + f"MAIL FROM:<{SENDER}>\r\nRCPT TO:<{RCPT}>\r\nDATA\r\n".encode()
-            + b"Subject: early\r\n\r\nbody\r\n.\r\nQUIT\r\n"
-        )
-        replies: list[bytes] = []
-        while not replies or not replies[-1].startswith(b"221"):
-            line = read_reply(sock)
-            if not line:
-                break
-            replies.append(line)
-    finally:
-        sock.close()
-    assert replies[0].startswith(b"220 ")
-    assert [line[:3] for line in replies[1:]] == [b"250", b"250", b"250", b"354", b"250", b"221"]
-    [row] = rows(sqlite_url)
-    assert row.raw == b"Subject: early\r\n\r\nbody\r\n"
 
 
 def test_starttls_is_not_offered_and_commands_pipelined_behind_it_stay_plaintext(

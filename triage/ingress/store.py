@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import re
 import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Final
@@ -24,18 +23,15 @@ from triage.db.engine import SQLITE_BEGIN
 from triage.db.gate import WriteGate
 from triage.db.models import InboundMessage, InboundStatus
 from triage.errors import StoreUnavailable
+from triage.ingress.spool import has_bare_line_ends
 
-_BARE_LINE_END: Final = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+__all__ = ["InboundStore", "StorageFull", "has_bare_line_ends"]
+
 _PG_DISK_FULL: Final = "53100"
 
 
 class StorageFull(StoreUnavailable):
     """The database has no room for the message (SQLITE_FULL, PostgreSQL 53100 disk_full)."""
-
-
-def has_bare_line_ends(raw: bytes) -> bool:
-    """True if ``raw`` holds a CR not followed by LF or an LF not preceded by CR."""
-    return _BARE_LINE_END.search(raw) is not None
 
 
 def _utc_now() -> dt.datetime:
@@ -68,12 +64,16 @@ class InboundStore:
         mail_options: Sequence[str] = (),
         tls: bool = False,
         origin: str = "smtp",
+        sha256: str | None = None,
+        bare_line_ends: bool | None = None,
+        notes: Sequence[str] = (),
     ) -> int:
         """Store the message and return its row id once the commit has returned.
 
         ``mail_from`` is "" for the null reverse-path. Raises :class:`StorageFull` when the
         database is full and :class:`StoreUnavailable` on any other database failure; nothing
-        is stored then.
+        is stored then. ``sha256`` and ``bare_line_ends`` may come computed while the bytes
+        arrived (the ingress's spool); ``notes`` are the ingress's notes on the mail.
         """
         row = InboundMessage(
             received_at=self._now(),
@@ -85,13 +85,13 @@ class InboundStore:
             smtp_utf8=smtp_utf8,
             tls=tls,
             size=len(raw),
-            sha256=hashlib.sha256(raw).hexdigest(),
+            sha256=sha256 or hashlib.sha256(raw).hexdigest(),
             raw=raw,
-            has_bare_line_ends=has_bare_line_ends(raw),
+            has_bare_line_ends=has_bare_line_ends(raw) if bare_line_ends is None else bare_line_ends,
             status=InboundStatus.PENDING,
             attempts=0,
             origin=origin,
-            notes=[],
+            notes=list(notes),
         )
         try:
             with self._gate.urgent() if self._gate else contextlib.nullcontext(), self._sessions() as session:
