@@ -7,15 +7,15 @@ address: only row ids, sizes, counts and error class names.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable
 from typing import Any, Final, Protocol
 
 from triage.errors import ConfigError, StoreUnavailable
+from triage.ingress.batch import BatchWriter
 from triage.ingress.peers import peer_host
 from triage.ingress.spool import Received, Spool
-from triage.ingress.store import StorageFull
+from triage.ingress.store import NewInbound, StorageFull
 from triage.masking import mask_email
 
 log = logging.getLogger(__name__)
@@ -31,28 +31,12 @@ REPLY_TOO_MANY_RECIPIENTS: Final = "452 4.5.3 Too many recipients"
 REPLY_QUEUED: Final = "250 2.0.0 Queued as {row_id}"
 REPLY_TEMPORARY_FAILURE: Final = "451 4.3.0 Temporary failure, please retry"
 REPLY_STORAGE_FULL: Final = "452 4.3.1 Insufficient system storage"
-# Messages spooled to disk are read back into memory for their insert: this many at a time.
-LARGE_INSERTS: Final = 2
 
 
 class MessageStore(Protocol):
     """What the handler needs from :class:`triage.ingress.store.InboundStore`."""
 
-    def insert(  # noqa: PLR0917 - the envelope fields, in the order InboundStore takes them
-        self,
-        raw: bytes,
-        mail_from: str,
-        rcpt_tos: list[str],
-        peer: str,
-        helo: str | None,
-        smtp_utf8: bool,
-        *,
-        mail_options: list[str] = ...,
-        tls: bool = ...,
-        sha256: str | None = ...,
-        bare_line_ends: bool | None = ...,
-        notes: list[str] = ...,
-    ) -> int: ...
+    def insert_many(self, messages: list[NewInbound]) -> list[int | Exception]: ...
 
 
 def format_peer(peer: Any) -> str:
@@ -114,7 +98,7 @@ class IngressHandler:
             domain.strip().lower().rstrip(".") for domain in accepted_domains if domain.strip()
         )
         self.max_recipients = max_recipients
-        self._large_inserts = asyncio.Semaphore(LARGE_INSERTS)
+        self.writer = BatchWriter(store)
 
     def accepts(self, address: str) -> bool:
         """A configured ``secure_*`` local part (ASCII case-insensitive) on an accepted domain.
@@ -159,27 +143,8 @@ class IngressHandler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         received: Received = getattr(envelope, "received", None) or _in_memory(envelope.original_content)
-        try:
-            if received.on_disk:
-                async with self._large_inserts:  # bounded memory: few large bodies read at once
-                    row_id = await asyncio.to_thread(self._insert, received, envelope, session)
-            else:
-                row_id = await asyncio.to_thread(self._insert, received, envelope, session)
-        except StorageFull as exc:
-            log.error("ingress store full (%s, %d octets): answered 452", exc, received.size)
-            return REPLY_STORAGE_FULL
-        except StoreUnavailable as exc:  # its text names only the error class and code
-            log.error("ingress store unavailable (%s, %d octets): answered 451", exc, received.size)
-            return REPLY_TEMPORARY_FAILURE
-        except Exception as exc:
-            log.error("ingress store failed (%s, %d octets): answered 451", _describe(exc), received.size)
-            return REPLY_TEMPORARY_FAILURE
-        log.info("ingress stored inbound message %d (%d octets)", row_id, received.size)
-        return REPLY_QUEUED.format(row_id=row_id)
-
-    def _insert(self, received: Received, envelope: Any, session: Any) -> int:
-        return self.store.insert(
-            received.read(),
+        message = NewInbound(
+            received.read if received.on_disk else received.read(),  # a file is read in the writer
             "" if envelope.mail_from in (None, NULL_REVERSE_PATH) else envelope.mail_from,
             list(envelope.rcpt_tos),
             format_peer(session.peer),
@@ -191,6 +156,19 @@ class IngressHandler:
             bare_line_ends=received.bare_line_ends,
             notes=list(received.notes),
         )
+        try:
+            row_id = await self.writer.store(message, received.size)
+        except StorageFull as exc:
+            log.error("ingress store full (%s, %d octets): answered 452", exc, received.size)
+            return REPLY_STORAGE_FULL
+        except StoreUnavailable as exc:  # its text names only the error class and code
+            log.error("ingress store unavailable (%s, %d octets): answered 451", exc, received.size)
+            return REPLY_TEMPORARY_FAILURE
+        except Exception as exc:
+            log.error("ingress store failed (%s, %d octets): answered 451", _describe(exc), received.size)
+            return REPLY_TEMPORARY_FAILURE
+        log.info("ingress stored inbound message %d (%d octets)", row_id, received.size)
+        return REPLY_QUEUED.format(row_id=row_id)
 
     async def handle_exception(self, error: Exception) -> str:
         # Must never raise: aiosmtpd would then answer "500 Error: (Type) text".
