@@ -5,7 +5,8 @@ Each message is still answered ``250`` only after the transaction holding it has
 WAL flush on PostgreSQL) covers every message that arrived meanwhile, as Postfix's cleanup
 processes fsync their queue files in parallel. Nothing waits on a timer: at low load each
 batch holds one message and costs what a single insert did; under load, batches grow by
-themselves. One writer runs at a time per ingress (in a thread: the event loop keeps serving).
+themselves. Writers run in threads (the event loop keeps serving): one at a time on SQLite
+(one writer anyway), a few at once on PostgreSQL, where concurrent commits overlap.
 A batch holds at most ``max_messages`` messages and ``max_bytes`` of mail (at least one), so a
 few large spooled messages are read back into memory at a time, not all of them.
 """
@@ -43,20 +44,28 @@ class BatchWriter:
     """``await writer.store(message)``: the row id once committed, or the error raised."""
 
     def __init__(
-        self, store: BatchStore, *, max_messages: int = MAX_MESSAGES, max_bytes: int = MAX_BYTES
+        self,
+        store: BatchStore,
+        *,
+        writers: int = 1,
+        max_messages: int = MAX_MESSAGES,
+        max_bytes: int = MAX_BYTES,
     ) -> None:
         self._store = store
+        self._writers = writers
         self._max_messages = max_messages
         self._max_bytes = max_bytes
         self._queue: collections.deque[_Pending] = collections.deque()
-        self._running: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()
         self.batches = 0  # for tests and the bench: how many transactions were used
 
     async def store(self, message: NewInbound, size: int) -> int:
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(message, size, done))
-        if self._running is None or self._running.done():
-            self._running = asyncio.create_task(self._drain(), name="ingress-group-commit")
+        if len(self._running) < self._writers:
+            task = asyncio.create_task(self._drain(), name="ingress-group-commit")
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
         try:
             return await asyncio.shield(done)  # a client that goes away does not cancel the others
         except asyncio.CancelledError:

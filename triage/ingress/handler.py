@@ -36,6 +36,9 @@ REPLY_STORAGE_FULL: Final = "452 4.3.1 Insufficient system storage"
 class MessageStore(Protocol):
     """What the handler needs from :class:`triage.ingress.store.InboundStore`."""
 
+    @property
+    def writers(self) -> int: ...
+
     def insert_many(self, messages: list[NewInbound]) -> list[int | Exception]: ...
 
 
@@ -98,7 +101,7 @@ class IngressHandler:
             domain.strip().lower().rstrip(".") for domain in accepted_domains if domain.strip()
         )
         self.max_recipients = max_recipients
-        self.writer = BatchWriter(store)
+        self.writer = BatchWriter(store, writers=store.writers)
 
     def accepts(self, address: str) -> bool:
         """A configured ``secure_*`` local part (ASCII case-insensitive) on an accepted domain.

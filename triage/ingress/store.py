@@ -30,6 +30,7 @@ from triage.ingress.spool import has_bare_line_ends
 __all__ = ["InboundStore", "NewInbound", "StorageFull", "has_bare_line_ends"]
 
 _PG_DISK_FULL: Final = "53100"
+POSTGRESQL_WRITERS: Final = 4
 
 
 class DatabaseUnavailable(StoreUnavailable):
@@ -86,6 +87,13 @@ class InboundStore:
         self._now = now
         self._gate = gate
 
+    @property
+    def writers(self) -> int:
+        """How many batches may be written at once: SQLite has one writer; PostgreSQL overlaps
+        concurrent commits (its own group commit), so a few writers keep it busy."""
+        bind = self._sessions.kw.get("bind")
+        return 1 if bind is None or bind.dialect.name == "sqlite" else POSTGRESQL_WRITERS
+
     def insert(  # noqa: PLR0917 - positional envelope fields: the ingress's one call site
         self,
         raw: bytes,
@@ -138,16 +146,16 @@ class InboundStore:
         return results
 
     def _write(self, messages: Sequence[NewInbound]) -> list[int]:
-        statement = sa.insert(InboundMessage).returning(InboundMessage.id)
+        # One statement for the batch (SQLAlchemy's "insertmanyvalues": INSERT ... VALUES (...),
+        # (...) RETURNING id), ids in the order of the messages.
+        statement = sa.insert(InboundMessage).returning(InboundMessage.id, sort_by_parameter_order=True)
         try:
             with self._gate.urgent() if self._gate else contextlib.nullcontext(), self._sessions() as session:
                 # IMMEDIATE: take SQLite's write lock first, so a busy database waits up to
                 # busy_timeout instead of failing half-way. PostgreSQL ignores the option.
                 connection = session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
-                ids = [
-                    int(connection.execute(statement, self._row(message)).scalar_one())
-                    for message in messages
-                ]
+                rows = [self._row(each) for each in messages]
+                ids = [int(row_id) for row_id in connection.execute(statement, rows).scalars()]
                 session.commit()
         except SQLAlchemyError as exc:
             raise _unavailable(exc) from exc
