@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -134,9 +135,12 @@ def bare_server(url: str, port: int) -> None:
     from aiosmtpd.smtp import SMTP  # noqa: PLC0415 - only in the baseline's own process
 
     engine = make_engine(url)
+    # SQLite has one writer: take turns in the process (as triage's store does with BEGIN
+    # IMMEDIATE) instead of spinning in busy_timeout, which under load ends in "locked".
+    one_writer = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
 
     def insert(raw: bytes, mail_from: str, rcpts: list[str], peer: str, helo: str | None) -> int:
-        with engine.begin() as connection:
+        with one_writer, engine.begin() as connection:
             return int(
                 connection.execute(
                     sa.insert(InboundMessage).returning(InboundMessage.id),
@@ -172,6 +176,9 @@ def bare_server(url: str, port: int) -> None:
                 session.host_name,
             )
             return f"250 2.0.0 Queued as {row_id}"
+
+        async def handle_exception(self, error: Exception) -> str:
+            return "451 4.3.0 Temporary failure, please retry"
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
