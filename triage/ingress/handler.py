@@ -2,7 +2,7 @@
 
 It parses nothing (ingress.md). Replies are module constants; a failure of ours is always a
 4xx with a fixed text, never 5xx and never an exception message. Logs carry no body and no
-address: only row ids, sizes, counts and error class names.
+address unmasked: row ids, sizes, counts, error class names, masked refused recipients.
 """
 
 from __future__ import annotations

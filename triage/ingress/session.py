@@ -15,20 +15,17 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
-import inspect
 import logging
 import ssl
-import weakref
 from dataclasses import dataclass
 from typing import Any, Final
 
-from aiosmtpd.smtp import SMTP, _AuthMechAttr, login_always_fail, syntax
+from aiosmtpd.smtp import SMTP, syntax
 
-from triage.errors import ConfigError
 from triage.ingress.data import DataEnd, read_data
 from triage.ingress.peers import PeerPolicy, peer_host
+from triage.ingress.smtpinit import init_smtp
 from triage.ingress.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -88,9 +85,9 @@ class TriageSMTP(SMTP):
     def __init__(self, handler: Any, *, live: Live, host: str, hostname: str, limits: SessionLimits) -> None:
         # SMTP.__init__ looks up its command and hook methods with inspect.getmembers on every
         # connection (over a millisecond of CPU, most of a message's cost when each message
-        # comes on its own connection); _init_smtp sets the same attributes from tables built
-        # once per class and handler. tests/ingress/test_session_init.py compares the two.
-        _init_smtp(self, handler, hostname=hostname, limits=limits)
+        # comes on its own connection); init_smtp sets the same attributes from tables built
+        # once per class and handler (smtpinit.py). tests/ingress/test_session_init.py compares.
+        init_smtp(self, handler, hostname=hostname, ident=IDENT, limits=limits)
         self.live = live
         self.host = host
         self.limits = limits
@@ -224,75 +221,6 @@ class TriageSMTP(SMTP):
             transport.abort()
         elif transport is not None:
             transport.close()
-
-
-_HOOKS: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
-_CLASS_TABLES: dict[type, tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]] = {}
-
-
-def _tables(cls: type) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
-    """(command, method name) of every smtp_* and (mechanism, method name) of every auth_*."""
-    tables = _CLASS_TABLES.get(cls)
-    if tables is None:
-        commands = tuple((name.replace("smtp_", ""), name) for name in dir(cls) if name.startswith("smtp_"))
-        mechanisms = tuple(
-            (getattr(func, "__auth_mechanism_name__", name.replace("auth_", "").replace("__", "-")), name)
-            for name, func in inspect.getmembers(cls)
-            if name.startswith("auth_")
-        )
-        tables = _CLASS_TABLES[cls] = (commands, mechanisms)
-    return tables
-
-
-def _init_smtp(session: TriageSMTP, handler: Any, *, hostname: str, limits: SessionLimits) -> None:
-    """What ``SMTP.__init__`` (aiosmtpd 1.4.6) sets up, for triage's arguments."""
-    session.__ident__ = IDENT
-    session.loop = asyncio.get_running_loop()
-    asyncio.StreamReaderProtocol.__init__(
-        session,
-        asyncio.StreamReader(loop=session.loop, limit=session.line_length_limit),
-        client_connected_cb=session._cb_client_connected,
-        loop=session.loop,
-    )
-    session.event_handler = handler
-    session.data_size_limit = limits.data_size_limit
-    session.enable_SMTPUTF8 = True
-    session._decode_data = False
-    # aiosmtpd keeps these limits in one class-level dict that every EHLO enlarges: each
-    # session gets its own.
-    session.command_size_limits = collections.defaultdict(lambda: SMTP.command_size_limit)
-    session.hostname = hostname
-    session.tls_context = limits.tls_context
-    session.require_starttls = limits.tls_context and limits.tls_required
-    session._timeout_duration = limits.command_timeout
-    session._timeout_handle = None
-    session._tls_handshake_okay = True
-    session._tls_protocol = None
-    session._original_transport = None
-    session.session = None
-    session.envelope = None
-    session.transport = None
-    session._handler_coroutine = None
-    session._auth_require_tls = True
-    session._proxy_timeout = None
-    session._authenticator = None
-    session._auth_callback = login_always_fail
-    session._auth_required = False
-    commands, mechanisms = _tables(type(session))
-    session._auth_methods = {
-        mechanism: _AuthMechAttr(getattr(session, name), True) for mechanism, name in mechanisms
-    }
-    hooks = _HOOKS.get(handler)
-    if hooks is None:
-        hooks = _HOOKS[handler] = {
-            name.replace("handle_", ""): name for name in dir(handler) if name.startswith("handle_")
-        }
-    if "EHLO" in hooks:
-        raise ConfigError("the ingress handler must not define handle_EHLO")
-    session._handle_hooks = {command: getattr(handler, name) for command, name in hooks.items()}
-    session._ehlo_hook_ver = None
-    session._smtp_methods = {command: getattr(session, name) for command, name in commands}
-    session._enforce_call_limit = False
 
 
 def session_host(transport: asyncio.BaseTransport) -> str:
