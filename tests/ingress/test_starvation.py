@@ -203,7 +203,7 @@ def test_a_dripping_data_phase_is_cut_at_the_data_timeout(sqlite_url: str, make_
     began = time.monotonic()
     try:
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            while time.monotonic() - began < 5:
+            while time.monotonic() - began < 15:
                 sock.sendall(b"x")
                 time.sleep(0.1)
                 sock.setblocking(False)
@@ -215,7 +215,7 @@ def test_a_dripping_data_phase_is_cut_at_the_data_timeout(sqlite_url: str, make_
                 finally:
                     sock.setblocking(True)
         assert read_reply(sock) == b"421 4.4.2 Timeout, closing connection\r\n"
-        assert 0.9 < time.monotonic() - began < 3
+        assert 0.9 < time.monotonic() - began < 10  # cut at 1 s (the upper bound only for load)
     finally:
         sock.close()
     assert rows(sqlite_url) == []
@@ -228,7 +228,7 @@ def test_repeated_noops_cannot_hold_a_session(sqlite_url: str, make_ingress: Mak
     began = time.monotonic()
     replies = []
     try:
-        while time.monotonic() - began < 5:
+        while time.monotonic() - began < 15:
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 sock.sendall(b"NOOP\r\n")
             reply = read_reply(sock)
@@ -240,7 +240,7 @@ def test_repeated_noops_cannot_hold_a_session(sqlite_url: str, make_ingress: Mak
         sock.close()
     assert replies[-1] == b"421 4.4.2 Timeout, closing connection\r\n", replies
     assert len(replies) > 3  # NOOPs kept the command timer alive ...
-    assert 1.4 < time.monotonic() - began < 3  # ... until the session bound
+    assert 1.4 < time.monotonic() - began < 10  # ... until the session bound (1.5 s)
 
 
 def test_an_idle_client_is_told_421_at_the_command_timeout(
@@ -263,9 +263,8 @@ def test_a_polite_peer_waits_once_and_an_early_one_stores_nothing(
     began = time.monotonic()
     queued_id(deliver(ingress.port))
     assert time.monotonic() - began >= 0.5  # the first connection waited for the greeting
-    began = time.monotonic()
+    assert ingress.server.peers.delay_for("127.0.0.1") == 0  # remembered: no delay now
     queued_id(deliver(ingress.port))
-    assert time.monotonic() - began < 0.5  # remembered: no delay now
     assert len(rows(sqlite_url)) == 2
 
 

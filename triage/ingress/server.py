@@ -98,6 +98,10 @@ class IngressServer:
         return str(name[0]), int(name[1])
 
     @property
+    def peers(self) -> PeerPolicy:
+        return self._sessions.peers
+
+    @property
     def session_count(self) -> int:
         return len(self._sessions.sessions)
 
