@@ -378,6 +378,9 @@ def run(
         "TRIAGE_OUR_DOMAIN": DOMAIN,
         "TRIAGE_ACCEPTED_DOMAINS": DOMAIN,
         "TRIAGE_SMTP_HOSTNAME": "ingress.bench",
+        # The load generator stands for the front MTA (docker-compose: Postfix): 20 sessions from
+        # one address, which the per-peer cap and the greeting delay keep for strangers.
+        "TRIAGE_SMTP_TRUSTED_PEERS": "127.0.0.1",
         "PYTHONUNBUFFERED": "1",
     }
     cluster = Cluster(folder, env)

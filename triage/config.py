@@ -219,6 +219,25 @@ class Settings:
     # many Received fields our own MTAs add above that field.
     authserv_id: str = ""
     authserv_hops: int = 1
+    # SMTP ingress hardening (issue 12 item 2, ingress.md): sessions per peer (IPv4 address or
+    # IPv6 /64) beside max_connections; trusted peers (the front MTA) count against neither and
+    # skip the greeting delay; an untrusted peer that talks before our 220 is dropped with 554.
+    smtp_max_connections_per_peer: int = 10
+    smtp_trusted_peers: tuple[str, ...] = ()
+    smtp_greet_delay_seconds: float = 1.0
+    smtp_greet_pass_seconds: float = 86400.0
+    # RFC 5321 §4.5.3.2: 5 minutes for each command; the whole DATA phase bounded; a session that
+    # stores no mail for this long is closed (a trickle of NOOPs cannot keep it forever).
+    smtp_command_timeout_seconds: float = 300.0
+    smtp_data_timeout_seconds: float = 600.0
+    smtp_session_timeout_seconds: float = 1200.0
+    # DATA over this many octets goes to a temporary file in smtp_spool_dir ("" = the system's).
+    smtp_spool_threshold_bytes: int = 256 * 1024
+    smtp_spool_dir: str = ""
+    # STARTTLS on the ingress (both files, or neither); tls_required refuses mail before STARTTLS.
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_required: bool = False
 
     def reply_target(self, mailbox: str) -> int:
         """The reply target of ``mailbox`` in days."""
@@ -299,4 +318,30 @@ class Settings:
             ),
             authserv_id=env.get("TRIAGE_AUTHSERV_ID", "").strip(),
             authserv_hops=_int(env, "TRIAGE_AUTHSERV_HOPS", cls.authserv_hops),
+            smtp_max_connections_per_peer=_int(
+                env, "TRIAGE_SMTP_MAX_CONNECTIONS_PER_PEER", cls.smtp_max_connections_per_peer
+            ),
+            smtp_trusted_peers=_split(env.get("TRIAGE_SMTP_TRUSTED_PEERS", "")),
+            smtp_greet_delay_seconds=_float(
+                env, "TRIAGE_SMTP_GREET_DELAY_SECONDS", cls.smtp_greet_delay_seconds
+            ),
+            smtp_greet_pass_seconds=_float(
+                env, "TRIAGE_SMTP_GREET_PASS_SECONDS", cls.smtp_greet_pass_seconds
+            ),
+            smtp_command_timeout_seconds=_float(
+                env, "TRIAGE_SMTP_COMMAND_TIMEOUT_SECONDS", cls.smtp_command_timeout_seconds
+            ),
+            smtp_data_timeout_seconds=_float(
+                env, "TRIAGE_SMTP_DATA_TIMEOUT_SECONDS", cls.smtp_data_timeout_seconds
+            ),
+            smtp_session_timeout_seconds=_float(
+                env, "TRIAGE_SMTP_SESSION_TIMEOUT_SECONDS", cls.smtp_session_timeout_seconds
+            ),
+            smtp_spool_threshold_bytes=_int(
+                env, "TRIAGE_SMTP_SPOOL_THRESHOLD_BYTES", cls.smtp_spool_threshold_bytes
+            ),
+            smtp_spool_dir=env.get("TRIAGE_SMTP_SPOOL_DIR", "").strip(),
+            tls_cert_file=env.get("TRIAGE_TLS_CERT_FILE", "").strip(),
+            tls_key_file=env.get("TRIAGE_TLS_KEY_FILE", "").strip(),
+            tls_required=_bool(env, "TRIAGE_TLS_REQUIRED", cls.tls_required),
         )

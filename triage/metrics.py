@@ -62,6 +62,8 @@ REJECTION_REASONS: Final = {
     "452 4.3.1": "storage_full",
     "421 4.7.0": "too_many_connections",
     "421 4.3.2": "shutting_down",
+    "554 5.5.1": "early_talker",
+    "421 4.4.2": "timeout",
 }
 #: aiosmtpd's own refusals of an oversized message carry no enhanced code.
 TOO_BIG_CODE: Final = "552"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import datetime as dt
 import hashlib
 import os
@@ -18,175 +17,47 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Callable, Coroutine, Iterable, Iterator
-from concurrent.futures import Future
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
+from smtpkit import (
+    MAILBOX,
+    MESSAGE,
+    RCPT,
+    SENDER,
+    TEMPORARY_FAILURE,
+    MakeIngress,
+    client,
+    deliver,
+    ingress_factory,
+    open_data,
+    open_idle,
+    queued_id,
+    read_reply,
+    rows,
+    wait_until,
+)
 from sqlalchemy.engine import make_url
 
-from triage.config import PROJECT_ROOT, Settings
+from triage.config import PROJECT_ROOT
 from triage.db.engine import make_engine, session_factory
 from triage.db.migrate import upgrade
-from triage.db.models import InboundMessage, InboundStatus
+from triage.db.models import InboundStatus
 from triage.errors import ConfigError
 from triage.ingress.handler import (
     REPLY_TEMPORARY_FAILURE,
     IngressHandler,
 )
-from triage.ingress.server import IngressServer, start_ingress
 from triage.ingress.store import InboundStore
 
-T = TypeVar("T")
-
-MAILBOX = "secure_jo1"
-RCPT = "secure_jo1@example.jp"
-SENDER = "member@example.com"
-SETTINGS = Settings(smtp_hostname="ingress.test")
-TEMPORARY_FAILURE = (451, b"4.3.0 Temporary failure, please retry")
-MESSAGE = (
-    b"From: member@example.com\r\n"
-    b"To: secure_jo1@example.jp\r\n"
-    b"Subject: test\r\n"
-    b"\r\n" + "お問い合わせです。".encode("shift_jis") + b"\r\n"
-    b".a line that starts with a dot\r\n"
-    b"end\r\n"
-)
-
-
-class LiveIngress:
-    """An ingress on 127.0.0.1 (free port) running on its own loop in a background thread."""
-
-    def __init__(self, url: str, settings: Settings, mailboxes: Iterable[str], busy_timeout_ms: int) -> None:
-        self.engine = make_engine(url, sqlite_busy_timeout_ms=busy_timeout_ms)
-        self.store = InboundStore(session_factory(self.engine))
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="ingress-test", daemon=True)
-        self.thread.start()
-        self.server: IngressServer = self.call(
-            start_ingress(settings, self.store, mailboxes, "127.0.0.1", 0)
-        ).result(10)
-        self.port = self.server.address[1]
-
-    def call(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop)
-
-    def close(self) -> None:
-        if self.loop.is_closed():
-            return
-        try:
-            self.call(self.server.shutdown(grace=5)).result(15)
-            self.call(self.loop.shutdown_default_executor()).result(15)
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(10)
-            self.loop.close()
-            self.engine.dispose()
-
-
-MakeIngress = Callable[..., LiveIngress]
+# --- acceptance and storage ---------------------------------------------------------------
 
 
 @pytest.fixture
 def make_ingress() -> Iterator[MakeIngress]:
-    started: list[LiveIngress] = []
-
-    def make(
-        url: str,
-        mailboxes: Iterable[str] = (MAILBOX,),
-        busy_timeout_ms: int = 5000,
-        **settings: Any,
-    ) -> LiveIngress:
-        ingress = LiveIngress(url, dataclasses.replace(SETTINGS, **settings), mailboxes, busy_timeout_ms)
-        started.append(ingress)
-        return ingress
-
-    yield make
-    for ingress in started:
-        ingress.close()
-
-
-def client(port: int) -> smtplib.SMTP:
-    smtp = smtplib.SMTP("127.0.0.1", port, local_hostname="client.test", timeout=10)
-    smtp.ehlo()
-    return smtp
-
-
-def deliver(port: int, message: bytes = MESSAGE, rcpts: Iterable[str] = (RCPT,)) -> tuple[int, bytes]:
-    """One SMTP transaction on a new connection: the reply to the final dot."""
-    with client(port) as smtp:
-        assert smtp.mail(SENDER, ["BODY=8BITMIME"])[0] == 250
-        for rcpt in rcpts:
-            assert smtp.rcpt(rcpt)[0] == 250
-        return smtp.data(message)
-
-
-def rows(url: str) -> list[InboundMessage]:
-    engine = make_engine(url)
-    try:
-        with session_factory(engine)() as session:
-            return list(session.scalars(sa.select(InboundMessage).order_by(InboundMessage.id)))
-    finally:
-        engine.dispose()
-
-
-def queued_id(reply: tuple[int, bytes]) -> int:
-    code, text = reply
-    assert code == 250, reply
-    prefix = b"2.0.0 Queued as "
-    assert text.startswith(prefix), reply
-    return int(text.removeprefix(prefix))
-
-
-def read_reply(sock: socket.socket) -> bytes:
-    """Read one CRLF-terminated reply line (b'' at EOF)."""
-    data = b""
-    while not data.endswith(b"\r\n"):
-        chunk = sock.recv(1)
-        if not chunk:
-            return data
-        data += chunk
-    return data
-
-
-def open_data(port: int, first_part: bytes) -> socket.socket:
-    """A raw client inside DATA: the 354 was received and ``first_part`` sent."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    assert read_reply(sock).startswith(b"220 ")
-    for command, expected in (
-        (b"HELO client.test", b"250 "),
-        (f"MAIL FROM:<{SENDER}>".encode(), b"250 "),
-        (f"RCPT TO:<{RCPT}>".encode(), b"250 "),
-        (b"DATA", b"354 "),
-    ):
-        sock.sendall(command + b"\r\n")
-        assert read_reply(sock).startswith(expected)
-    sock.sendall(first_part)
-    return sock
-
-
-def open_idle(port: int) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    assert read_reply(sock).startswith(b"220 ")
-    sock.sendall(b"EHLO client.test\r\n")
-    while not read_reply(sock).startswith(b"250 "):
-        pass
-    return sock
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
-
-
-# --- acceptance and storage ---------------------------------------------------------------
+    yield from ingress_factory()
 
 
 def test_message_is_stored_before_250(migrated_db_url: str, make_ingress: MakeIngress) -> None:
@@ -527,32 +398,6 @@ def test_a_command_line_over_512_octets_gets_500_and_the_session_goes_on(
     finally:
         sock.close()
     assert rows(sqlite_url) == []
-
-
-def test_commands_sent_before_the_greeting_store_nothing_twice(
-    sqlite_url: str, make_ingress: MakeIngress
-) -> None:
-    """A client that talks before our 220 (a spam-bot habit) gets one answer per command."""
-    ingress = make_ingress(sqlite_url)
-    sock = socket.create_connection(("127.0.0.1", ingress.port), timeout=10)
-    try:
-        sock.sendall(
-            b"HELO early.test\r\n"
-            + f"MAIL FROM:<{SENDER}>\r\nRCPT TO:<{RCPT}>\r\nDATA\r\n".encode()
-            + b"Subject: early\r\n\r\nbody\r\n.\r\nQUIT\r\n"
-        )
-        replies: list[bytes] = []
-        while not replies or not replies[-1].startswith(b"221"):
-            line = read_reply(sock)
-            if not line:
-                break
-            replies.append(line)
-    finally:
-        sock.close()
-    assert replies[0].startswith(b"220 ")
-    assert [line[:3] for line in replies[1:]] == [b"250", b"250", b"250", b"354", b"250", b"221"]
-    [row] = rows(sqlite_url)
-    assert row.raw == b"Subject: early\r\n\r\nbody\r\n"
 
 
 def test_starttls_is_not_offered_and_commands_pipelined_behind_it_stay_plaintext(

@@ -2,18 +2,21 @@
 
 It parses nothing (ingress.md). Replies are module constants; a failure of ours is always a
 4xx with a fixed text, never 5xx and never an exception message. Logs carry no body and no
-address: only row ids, sizes, counts and error class names.
+address unmasked: row ids, sizes, counts, error class names, masked refused recipients.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable
 from typing import Any, Final, Protocol
 
 from triage.errors import ConfigError, StoreUnavailable
-from triage.ingress.store import StorageFull
+from triage.ingress.batch import BatchWriter
+from triage.ingress.peers import peer_host
+from triage.ingress.spool import Received, Spool
+from triage.ingress.store import NewInbound, StorageFull
+from triage.masking import mask_email
 
 log = logging.getLogger(__name__)
 
@@ -33,18 +36,10 @@ REPLY_STORAGE_FULL: Final = "452 4.3.1 Insufficient system storage"
 class MessageStore(Protocol):
     """What the handler needs from :class:`triage.ingress.store.InboundStore`."""
 
-    def insert(  # noqa: PLR0917 - the envelope fields, in the order InboundStore takes them
-        self,
-        raw: bytes,
-        mail_from: str,
-        rcpt_tos: list[str],
-        peer: str,
-        helo: str | None,
-        smtp_utf8: bool,
-        *,
-        mail_options: list[str] = ...,
-        tls: bool = ...,
-    ) -> int: ...
+    @property
+    def writers(self) -> int: ...
+
+    def insert_many(self, messages: list[NewInbound]) -> list[int | Exception]: ...
 
 
 def format_peer(peer: Any) -> str:
@@ -76,6 +71,13 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__module__}.{type(error).__qualname__}{where}"
 
 
+def _in_memory(raw: bytes | None) -> Received:
+    """A message handed over the aiosmtpd way (``original_content``), as a :class:`Received`."""
+    spool = Spool(threshold=len(raw or b"") + 1)
+    spool.write(raw or b"")
+    return spool.finish()
+
+
 class IngressHandler:
     """aiosmtpd hooks: ``handle_MAIL``, ``handle_RCPT``, ``handle_DATA``, ``handle_exception``."""
 
@@ -88,9 +90,9 @@ class IngressHandler:
         max_recipients: int = 100,
     ) -> None:
         names = frozenset(name.strip().lower() for name in mailboxes)
-        strays = sorted(name for name in names if not name.startswith(MAILBOX_PREFIX))
+        strays = sorted(name for name in names if not name.startswith(MAILBOX_PREFIX) or not name.isascii())
         if strays:
-            raise ConfigError(f"ingress mailboxes must start with {MAILBOX_PREFIX!r}: {strays}")
+            raise ConfigError(f"ingress mailboxes must be ASCII and start with {MAILBOX_PREFIX!r}: {strays}")
         if max_recipients < 1:
             raise ConfigError(f"max_recipients must be at least 1, not {max_recipients}")
         self.store = store
@@ -99,11 +101,17 @@ class IngressHandler:
             domain.strip().lower().rstrip(".") for domain in accepted_domains if domain.strip()
         )
         self.max_recipients = max_recipients
+        self.writer = BatchWriter(store, writers=store.writers)
 
     def accepts(self, address: str) -> bool:
-        """A configured ``secure_*`` local part (any case) on an accepted domain."""
+        """A configured ``secure_*`` local part (ASCII case-insensitive) on an accepted domain.
+
+        Only ASCII addresses are ours: ``str.lower`` turns a KELVIN SIGN into ``k`` and leaves
+        full-width letters and IDN domains alone, so a look-alike would open a case that no
+        reply can ever answer (issue 12 row 7).
+        """
         local, at, domain = address.rpartition("@")
-        if not at or not _is_utf8(address):
+        if not at or not address.isascii():
             return False
         if local.lower() not in self.mailboxes:
             return False
@@ -122,6 +130,11 @@ class IngressHandler:
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
         if not self.accepts(address):
+            log.info(
+                "ingress refused recipient %s from %s: not one of our mailboxes (550)",
+                mask_email(address if _is_utf8(address) else address.encode("utf-8", "replace").decode()),
+                peer_host(session.peer),
+            )
             return REPLY_UNKNOWN_RECIPIENT
         if any(address.lower() == known.lower() for known in envelope.rcpt_tos):
             return REPLY_RECIPIENT_OK  # the same recipient twice is one recipient
@@ -132,30 +145,32 @@ class IngressHandler:
         return REPLY_RECIPIENT_OK
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        raw: bytes = envelope.original_content or b""
-        mail_from = "" if envelope.mail_from in (None, NULL_REVERSE_PATH) else envelope.mail_from
+        received: Received = getattr(envelope, "received", None) or _in_memory(envelope.original_content)
+        message = NewInbound(
+            received.read if received.on_disk else received.read(),  # a file is read in the writer
+            "" if envelope.mail_from in (None, NULL_REVERSE_PATH) else envelope.mail_from,
+            list(envelope.rcpt_tos),
+            format_peer(session.peer),
+            session.host_name,
+            bool(envelope.smtp_utf8),
+            mail_options=list(envelope.mail_options),
+            tls=session.ssl is not None,
+            sha256=received.sha256,
+            bare_line_ends=received.bare_line_ends,
+            notes=list(received.notes),
+        )
         try:
-            row_id = await asyncio.to_thread(
-                self.store.insert,
-                raw,
-                mail_from,
-                list(envelope.rcpt_tos),
-                format_peer(session.peer),
-                session.host_name,
-                bool(envelope.smtp_utf8),
-                mail_options=list(envelope.mail_options),
-                tls=session.ssl is not None,
-            )
+            row_id = await self.writer.store(message, received.size)
         except StorageFull as exc:
-            log.error("ingress store full (%s, %d octets): answered 452", exc, len(raw))
+            log.error("ingress store full (%s, %d octets): answered 452", exc, received.size)
             return REPLY_STORAGE_FULL
         except StoreUnavailable as exc:  # its text names only the error class and code
-            log.error("ingress store unavailable (%s, %d octets): answered 451", exc, len(raw))
+            log.error("ingress store unavailable (%s, %d octets): answered 451", exc, received.size)
             return REPLY_TEMPORARY_FAILURE
         except Exception as exc:
-            log.error("ingress store failed (%s, %d octets): answered 451", _describe(exc), len(raw))
+            log.error("ingress store failed (%s, %d octets): answered 451", _describe(exc), received.size)
             return REPLY_TEMPORARY_FAILURE
-        log.info("ingress stored inbound message %d (%d octets)", row_id, len(raw))
+        log.info("ingress stored inbound message %d (%d octets)", row_id, received.size)
         return REPLY_QUEUED.format(row_id=row_id)
 
     async def handle_exception(self, error: Exception) -> str:

@@ -1,145 +1,94 @@
-"""The SMTP server: aiosmtpd with triage's limits, a connection cap and a graceful shutdown.
+"""The SMTP server: admission (connection caps, trusted peers), sessions, a graceful shutdown.
 
 ``start_ingress`` listens and returns an :class:`IngressServer`; ``IngressServer.shutdown``
 follows ingress.md §6: stop listening, ``421 4.3.2`` to idle sessions, let sessions inside DATA
 finish (commit, then 250) within a grace period, then close whatever is left without a reply.
 ``serve_until_signalled`` waits for SIGTERM/SIGINT and does exactly that.
+
+Each connection first meets an :class:`_Admission` protocol, which knows the peer's address
+(the protocol factory does not): past the global cap or the peer's own cap it answers
+``421 4.7.0`` and closes; otherwise it hands the transport to a new :class:`TriageSMTP`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import signal
 import socket
 from collections.abc import Iterable
 from typing import Final
 
-from aiosmtpd.smtp import SMTP, syntax
-
 from triage import metrics
 from triage.config import Settings
+from triage.errors import ConfigError
 from triage.ingress.handler import IngressHandler, MessageStore
+from triage.ingress.peers import PeerPolicy, parse_networks
+from triage.ingress.session import (
+    REPLY_SHUTTING_DOWN,
+    Live,
+    SessionLimits,
+    TriageSMTP,
+    session_host,
+)
+from triage.ingress.tls import server_context
 
 log = logging.getLogger(__name__)
 
-LINE_LENGTH_LIMIT: Final = 64 * 1024  # aiosmtpd's 1,001 turns long lines into a permanent 500
-SESSION_TIMEOUT: Final = 600.0  # bounds a whole DATA transfer, not the gap between lines
-IDENT: Final = "ESMTP triage"  # the greeting names no software version
 REPLY_TOO_MANY_CONNECTIONS: Final = "421 4.7.0 Too many connections, try again later"
-REPLY_SHUTTING_DOWN: Final = "421 4.3.2 Service shutting down"
+REPLY_TOO_MANY_FROM_PEER: Final = "421 4.7.0 Too many connections from your address, try again later"
 # After the grace period, sessions are aborted; this bounds the wait for their last callbacks.
 _ABORT_WAIT: Final = 5.0
 # aiosmtpd logs every command line (addresses) at INFO and DATA lines at DEBUG.
 _AIOSMTPD_LOGGER: Final = "mail.log"
 
 
-class _Sessions:
-    """The live SMTP sessions of one server: the connection cap and the shutdown walk over it."""
+class _Admission(asyncio.Protocol):
+    """The first protocol of every connection: refuse with one 421, or hand over to a session."""
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.live: set[TriageSMTP] = set()
-        self.shutting_down = False
-        self._empty = asyncio.Event()
-        self._empty.set()
+    def __init__(self, live: Live, handler: IngressHandler, hostname: str, limits: SessionLimits) -> None:
+        self._live = live
+        self._handler = handler
+        self._hostname = hostname
+        self._limits = limits
 
-    def full(self) -> bool:
-        return len(self.live) >= self.limit
-
-    def add(self, session: TriageSMTP) -> None:
-        self.live.add(session)
-        self._empty.clear()
-
-    def discard(self, session: TriageSMTP) -> None:
-        self.live.discard(session)
-        if not self.live:
-            self._empty.set()
-
-    async def wait_empty(self) -> None:
-        await self._empty.wait()
-
-
-class TriageSMTP(SMTP):
-    """aiosmtpd's SMTP with a 64 KiB line limit, registered in its server's live sessions."""
-
-    line_length_limit = LINE_LENGTH_LIMIT
-
-    def __init__(
-        self, handler: IngressHandler, *, sessions: _Sessions, hostname: str, data_size_limit: int
-    ) -> None:
-        # aiosmtpd keeps these limits in one class-level dict that every EHLO enlarges; give each
-        # session its own (SMTP.__init__ clears it).
-        self.command_size_limits = collections.defaultdict(lambda: SMTP.command_size_limit)
-        super().__init__(
-            handler,
-            data_size_limit=data_size_limit,
-            enable_SMTPUTF8=True,
-            decode_data=False,
-            hostname=hostname,
-            ident=IDENT,
-            timeout=SESSION_TIMEOUT,
-        )
-        self._sessions = sessions
-        self.in_data = False
-
-    async def push(self, status: str) -> None:  # type: ignore[override]  # aiosmtpd: AnyStr
-        metrics.smtp_reply(status)
-        await super().push(status)
-
-    def connection_lost(self, error: Exception | None) -> None:
-        try:
-            super().connection_lost(error)
-        finally:
-            self._sessions.discard(self)
-
-    @syntax("DATA")
-    async def smtp_DATA(self, arg: str) -> None:
-        self.in_data = True
-        try:
-            await super().smtp_DATA(arg)
-        finally:
-            self.in_data = False
-        if self._sessions.shutting_down:
-            self.close_with(REPLY_SHUTTING_DOWN)
-
-    def close_with(self, reply: str) -> None:
-        """Send ``reply`` (if the session is still open) and close after it is flushed."""
-        transport = self.transport
-        if transport is None or transport.is_closing():
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        host = session_host(transport)
+        if self._live.shutting_down:
+            self._refuse(transport, REPLY_SHUTTING_DOWN)
             return
+        refusal = self._live.peers.admit(host)
+        if refusal == "global":
+            log.warning(
+                "ingress connection cap (%d) reached: %s answered 421", self._live.peers.max_connections, host
+            )
+            self._refuse(transport, REPLY_TOO_MANY_CONNECTIONS)
+            return
+        if refusal == "peer":
+            log.warning(
+                "ingress per-peer cap (%d) reached by %s: answered 421", self._live.peers.per_peer, host
+            )
+            self._refuse(transport, REPLY_TOO_MANY_FROM_PEER)
+            return
+        session = TriageSMTP(
+            self._handler, live=self._live, host=host, hostname=self._hostname, limits=self._limits
+        )
+        self._live.add(session)
+        transport.set_protocol(session)
+        session.connection_made(transport)
+
+    @staticmethod
+    def _refuse(transport: asyncio.BaseTransport, reply: str) -> None:
         metrics.smtp_reply(reply)
         if isinstance(transport, asyncio.WriteTransport):
             transport.write(reply.encode("ascii") + b"\r\n")
-        transport.close()
-
-    def abort(self) -> None:
-        """Drop the connection at once, with no reply."""
-        transport = self.transport
-        if isinstance(transport, asyncio.WriteTransport):
-            transport.abort()
-        elif transport is not None:
-            transport.close()
-
-
-class _Refusal(asyncio.Protocol):
-    """A connection refused politely: one 421 reply, then close."""
-
-    def __init__(self, reply: str) -> None:
-        self._reply = reply
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        metrics.smtp_reply(self._reply)
-        if isinstance(transport, asyncio.WriteTransport):
-            transport.write(self._reply.encode("ascii") + b"\r\n")
         transport.close()
 
 
 class IngressServer:
     """A listening ingress and its live sessions."""
 
-    def __init__(self, server: asyncio.Server, sessions: _Sessions) -> None:
+    def __init__(self, server: asyncio.Server, sessions: Live) -> None:
         self._server = server
         self._sessions = sessions
         self._stopped = False
@@ -151,8 +100,12 @@ class IngressServer:
         return str(name[0]), int(name[1])
 
     @property
+    def peers(self) -> PeerPolicy:
+        return self._sessions.peers
+
+    @property
     def session_count(self) -> int:
-        return len(self._sessions.live)
+        return len(self._sessions.sessions)
 
     async def shutdown(self, grace: float = 30.0) -> None:
         """Stop accepting, 421 idle sessions, let DATA finish within ``grace`` s, then close."""
@@ -161,7 +114,7 @@ class IngressServer:
         self._stopped = True
         self._server.close()
         self._sessions.shutting_down = True
-        live = list(self._sessions.live)
+        live = list(self._sessions.sessions)
         idle = [session for session in live if not session.in_data]
         for session in idle:
             session.close_with(REPLY_SHUTTING_DOWN)
@@ -169,14 +122,14 @@ class IngressServer:
         try:
             await asyncio.wait_for(self._sessions.wait_empty(), grace)
         except TimeoutError:
-            left = list(self._sessions.live)
+            left = list(self._sessions.sessions)
             log.warning("ingress grace period over: closing %d sessions without reply", len(left))
             for session in left:
                 session.abort()
             try:
                 await asyncio.wait_for(self._sessions.wait_empty(), _ABORT_WAIT)
             except TimeoutError:
-                log.error("ingress: %d sessions did not close", len(self._sessions.live))
+                log.error("ingress: %d sessions did not close", len(self._sessions.sessions))
         await self._server.wait_closed()
         log.info("ingress stopped")
 
@@ -197,6 +150,36 @@ class IngressServer:
         await self.shutdown(grace)
 
 
+def session_limits(settings: Settings) -> SessionLimits:
+    """The per-session limits of ``settings`` (the TLS context loaded when configured)."""
+    cert, key = settings.tls_cert_file, settings.tls_key_file
+    if bool(cert) != bool(key):
+        raise ConfigError("TRIAGE_TLS_CERT_FILE and TRIAGE_TLS_KEY_FILE go together: set both or neither")
+    context = server_context(cert, key) if cert else None
+    if settings.tls_required and context is None:
+        raise ConfigError("TRIAGE_TLS_REQUIRED needs TRIAGE_TLS_CERT_FILE and TRIAGE_TLS_KEY_FILE")
+    return SessionLimits(
+        data_size_limit=settings.max_message_bytes,
+        command_timeout=settings.smtp_command_timeout_seconds,
+        data_timeout=settings.smtp_data_timeout_seconds,
+        session_timeout=settings.smtp_session_timeout_seconds,
+        spool_threshold=settings.smtp_spool_threshold_bytes,
+        spool_dir=settings.smtp_spool_dir,
+        tls_context=context,
+        tls_required=settings.tls_required,
+    )
+
+
+def peer_policy(settings: Settings) -> PeerPolicy:
+    return PeerPolicy(
+        max_connections=settings.max_connections,
+        per_peer=settings.smtp_max_connections_per_peer,
+        trusted=parse_networks(settings.smtp_trusted_peers, "TRIAGE_SMTP_TRUSTED_PEERS entry"),
+        greet_delay=settings.smtp_greet_delay_seconds,
+        pass_seconds=settings.smtp_greet_pass_seconds,
+    )
+
+
 async def start_ingress(
     settings: Settings,
     store: MessageStore,
@@ -211,6 +194,8 @@ async def start_ingress(
         accepted_domains=settings.accepted_domains,
         max_recipients=settings.max_recipients,
     )
+    limits = session_limits(settings)
+    live = Live(peer_policy(settings))
     listen_host = settings.smtp_listen[0] if host is None else host
     listen_port = settings.smtp_listen[1] if port is None else port
     # Looked up once: aiosmtpd would otherwise call getfqdn() (DNS) on the loop per connection.
@@ -218,25 +203,10 @@ async def start_ingress(
     aiosmtpd_log = logging.getLogger(_AIOSMTPD_LOGGER)
     if aiosmtpd_log.getEffectiveLevel() < logging.WARNING:
         aiosmtpd_log.setLevel(logging.WARNING)
-    sessions = _Sessions(settings.max_connections)
-
-    def factory() -> asyncio.BaseProtocol:
-        if sessions.shutting_down:
-            return _Refusal(REPLY_SHUTTING_DOWN)
-        if sessions.full():
-            log.warning("ingress connection cap (%d) reached: answered 421", sessions.limit)
-            return _Refusal(REPLY_TOO_MANY_CONNECTIONS)
-        session = TriageSMTP(
-            handler,
-            sessions=sessions,
-            hostname=hostname,
-            data_size_limit=settings.max_message_bytes,
-        )
-        sessions.add(session)
-        return session
-
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(factory, listen_host, listen_port)
-    ingress = IngressServer(server, sessions)
+    server = await loop.create_server(
+        lambda: _Admission(live, handler, hostname, limits), listen_host, listen_port
+    )
+    ingress = IngressServer(server, live)
     log.info("ingress listening on %s:%d", *ingress.address)
     return ingress

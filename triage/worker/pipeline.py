@@ -38,6 +38,7 @@ from triage.decide import Decision, Facts, decide, reason
 from triage.engine.extract import Extraction
 from triage.engine.requirements import evaluate
 from triage.engine.spec import RuleSet
+from triage.ingress.spool import received_notes
 from triage.outbound.outbox import enqueue_reply
 from triage.outbound.render import render_reply
 from triage.parsing.mime import parse_mail
@@ -195,8 +196,14 @@ def process(
     row.mailbox = verdict.route.mailbox
     row.message_id = followup.clean_message_id(mail.message_id)
     row.text_hash = followup.text_hash(mail.text)
-    row.notes = [*verdict.notes, *_envelope_notes(row, mail), *reading.notes()]
-    row.notes = [*row.notes, *parse_notes(mail), *authenticity_notes(mail, verdict, settings)]
+    row.notes = [
+        *received_notes(row.notes),
+        *verdict.notes,
+        *_envelope_notes(row, mail),
+        *reading.notes(),
+        *parse_notes(mail),
+        *authenticity_notes(mail, verdict, settings),
+    ]
     row.decision = verdict.decision.value
     row.reason = verdict.reason
     row.status = InboundStatus.DONE
