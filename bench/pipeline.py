@@ -83,7 +83,7 @@ def main() -> int:
         began = time.perf_counter()
         while True:
             start = time.perf_counter()
-            if worker.run_once() is None:
+            if not worker.run_batch():
                 break
             timings.append(time.perf_counter() - start)
         elapsed = time.perf_counter() - began

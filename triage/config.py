@@ -127,7 +127,7 @@ class Settings:
     sqlite_busy_timeout_ms: int = 5000
     # Worker (architecture.md "worker"): a claimed row is reclaimable after its lease; a row that
     # failed this many times is parked as failed; transport duplicates are looked for this far back.
-    worker_lease_seconds: int = 300
+    worker_lease_seconds: int = 30
     worker_max_attempts: int = 5
     worker_idle_seconds: float = 0.5
     duplicate_window_days: int = 7
@@ -151,6 +151,11 @@ class Settings:
     # More replies than this in the window stops the sender (a loop or a flood): (count, seconds).
     reply_breaker: tuple[int, int] = (500, 600)
     extra: Mapping[str, str] = field(default_factory=dict)
+    # Worker batches (issue 11): a live worker renews its leases this often (at most a third of
+    # the lease); one claim takes up to this many mails and about this many stored bytes.
+    worker_heartbeat_seconds: float = 5.0
+    worker_batch_size: int = 50
+    worker_batch_bytes: int = 4 * 1024 * 1024
 
     def reply_target(self, mailbox: str) -> int:
         """The reply target of ``mailbox`` in days."""
@@ -205,4 +210,9 @@ class Settings:
             sender_timeout_seconds=_float(env, "TRIAGE_SENDER_TIMEOUT_SECONDS", cls.sender_timeout_seconds),
             reply_rate_limits=_limits(env, "TRIAGE_REPLY_RATE_LIMITS", cls.reply_rate_limits),
             reply_breaker=_limits(env, "TRIAGE_REPLY_BREAKER", (cls.reply_breaker,))[0],
+            worker_heartbeat_seconds=_float(
+                env, "TRIAGE_WORKER_HEARTBEAT_SECONDS", cls.worker_heartbeat_seconds
+            ),
+            worker_batch_size=_int(env, "TRIAGE_WORKER_BATCH_SIZE", cls.worker_batch_size),
+            worker_batch_bytes=_int(env, "TRIAGE_WORKER_BATCH_BYTES", cls.worker_batch_bytes),
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,6 +44,7 @@ from triage.parsing.mime import parse_mail
 from triage.parsing.model import ParsedMail
 from triage.routing import local_part
 from triage.verdict import Verdict, is_icloud, judge, reply_recipient
+from triage.worker.phases import Phases
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,11 @@ _DSN_STATUS = textmatch.compile_bytes(
     name="pipeline.dsn-status",
 )
 MAKES_CASE = (Decision.NEEDS_INFO, Decision.ICLOUD_REJECTED, Decision.QUEUED)
+# The advisory locks of several keys, taken in the order of the locks' own numbers.
+_LOCK_IN_ORDER = sa.text(
+    "SELECT count(pg_advisory_xact_lock(h)) FROM "
+    "(SELECT DISTINCT hashtext(k) AS h FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS ordered"
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,8 @@ class Reading:
     mail: ParsedMail
     verdict: Verdict
     gave_up: tuple[str, ...] = ()
+    parse_seconds: float = 0.0  # of the time it took, parsing (the rest is screening and reading)
+    judge_seconds: float = 0.0
 
     def notes(self) -> list[str]:
         return [f"reading time limit: {step}" for step in self.gave_up]
@@ -88,7 +97,9 @@ def read(
     """Parse and judge `raw` under one reading budget (``rescued``: staff overrule screening).
     Raises ParseFailure for unreadable mail."""
     with textmatch.reading() as budget:
+        started = time.perf_counter()
         mail = parse_mail(raw)
+        parsed = time.perf_counter()
         verdict = judge(
             mail,
             envelope_to=envelope_to,
@@ -98,7 +109,8 @@ def read(
             issued_message_id=issued_message_id,
             rescued=rescued,
         )
-    return Reading(mail, verdict, tuple(budget.timeouts))
+        judged = time.perf_counter()
+    return Reading(mail, verdict, tuple(budget.timeouts), parsed - started, judged - parsed)
 
 
 def issued_checker(session: Session) -> Callable[[str], bool]:
@@ -121,8 +133,8 @@ def find_transport_duplicate(session: Session, row: InboundMessage, window_days:
     is processed, whichever worker sees which copy first.
     """
     since = row.received_at - dt.timedelta(days=window_days)
-    candidates = session.scalars(
-        sa.select(InboundMessage)
+    candidates = session.execute(
+        sa.select(InboundMessage.id, InboundMessage.mail_from, InboundMessage.rcpt_tos)
         .where(
             InboundMessage.sha256 == row.sha256,
             InboundMessage.id < row.id,
@@ -131,9 +143,9 @@ def find_transport_duplicate(session: Session, row: InboundMessage, window_days:
         .order_by(InboundMessage.id)
     )
     key = row.envelope_key()
-    for candidate in candidates:
-        if candidate.envelope_key() == key:
-            return candidate.id
+    for candidate_id, mail_from, rcpt_tos in candidates:
+        if (mail_from, tuple(sorted(rcpt_tos))) == key:
+            return int(candidate_id)
     return None
 
 
@@ -166,9 +178,11 @@ def process(
     rules: RuleSet,
     clock: Clock,
     reading: Reading | None = None,
+    phases: Phases | None = None,
 ) -> Outcome:
     """Run ``row`` through the pipeline, with its `reading` when it was read beforehand (else it
-    is read here). Raises ParseFailure for mail whose structure is unreadable."""
+    is read here). Raises ParseFailure for mail whose structure is unreadable. ``phases`` counts
+    the time spent on the reply."""
     now = clock.now()
     duplicate_of = find_transport_duplicate(session, row, settings.duplicate_window_days)
     if duplicate_of is not None:
@@ -204,8 +218,9 @@ def process(
         return Outcome(InboundStatus.DONE, verdict.decision.value, None, None, detail)  # no reply of its own
     if verdict.decision not in MAKES_CASE or verdict.route.mailbox is None:
         return Outcome(InboundStatus.DONE, verdict.decision.value, None, None, verdict.reason)
+    today = clock.today()
     return _into_case(
-        session, row, mail, verdict, settings=settings, rules=rules, now=now, today=clock.today()
+        session, row, mail, verdict, settings=settings, rules=rules, now=now, today=today, phases=phases
     )
 
 
@@ -292,6 +307,25 @@ def _envelope_notes(row: InboundMessage, mail: ParsedMail) -> list[str]:
     return notes
 
 
+def _sender_key(mailbox: str, sender: str | None) -> str:
+    return f"triage-case:{mailbox}:{(sender or '').lower()}"
+
+
+def lock_senders(session: Session, readings: list[Reading]) -> None:
+    """PostgreSQL: take the sender locks of a batch's mails up front, in one order (the locks'
+    own), so two workers' batches never wait on each other in a cycle (see :func:`_lock_sender`)."""
+    keys = sorted(
+        {
+            _sender_key(reading.verdict.route.mailbox, reply_recipient(reading.mail))
+            for reading in readings
+            if reading.verdict.decision in MAKES_CASE and reading.verdict.route.mailbox is not None
+        }
+    )
+    if not keys:
+        return
+    session.execute(_LOCK_IN_ORDER, {"keys": keys})
+
+
 def _lock_sender(session: Session, mailbox: str, sender: str | None) -> None:
     """PostgreSQL: serialise the case work of one sender and mailbox across workers.
 
@@ -300,7 +334,7 @@ def _lock_sender(session: Session, mailbox: str, sender: str | None) -> None:
     """
     if session.get_bind().dialect.name != "postgresql":
         return
-    key = f"triage-case:{mailbox}:{(sender or '').lower()}"
+    key = _sender_key(mailbox, sender)
     session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
 
 
@@ -320,6 +354,7 @@ def _into_case(
     rules: RuleSet,
     now: dt.datetime,
     today: dt.date,
+    phases: Phases | None,
 ) -> Outcome:
     mailbox = verdict.route.mailbox
     assert mailbox is not None  # checked by the caller
@@ -365,7 +400,9 @@ def _into_case(
         )
         merge_values(session, case, verdict.extraction or Extraction(), rules, inbound=row, now=now)
         record_verdict(session, case, verdict, inbound_id=row.id, now=now)
-        outbound_id = _reply(session, case, row, mail, verdict, settings=settings, rules=rules, now=now)
+        outbound_id = _reply(
+            session, case, row, mail, verdict, settings=settings, rules=rules, now=now, phases=phases
+        )
         return Outcome(InboundStatus.DONE, verdict.decision.value, case.id, outbound_id, verdict.reason)
 
     case = match.case
@@ -392,7 +429,9 @@ def _into_case(
     row.reason = again.reason
     outbound_id = None
     if not (previous is CaseStatus.QUEUED and case.status is CaseStatus.QUEUED):
-        outbound_id = _reply(session, case, row, mail, again, settings=settings, rules=rules, now=now)
+        outbound_id = _reply(
+            session, case, row, mail, again, settings=settings, rules=rules, now=now, phases=phases
+        )
     else:
         add_event(session, case.id, "no_reply", now, inbound_id=row.id, detail={"why": "already queued"})
     return Outcome(
@@ -462,6 +501,24 @@ def _decide_again(
 
 
 def _reply(
+    session: Session,
+    case: Case,
+    row: InboundMessage,
+    mail: ParsedMail,
+    verdict: Verdict,
+    *,
+    settings: Settings,
+    rules: RuleSet,
+    now: dt.datetime,
+    phases: Phases | None = None,
+) -> int | None:
+    if phases is None:
+        return _reply_now(session, case, row, mail, verdict, settings=settings, rules=rules, now=now)
+    with phases.measure("reply"):
+        return _reply_now(session, case, row, mail, verdict, settings=settings, rules=rules, now=now)
+
+
+def _reply_now(
     session: Session,
     case: Case,
     row: InboundMessage,
