@@ -153,7 +153,8 @@ def merge_values(
     inbound: InboundMessage,
     now: dt.datetime,
 ) -> MergeResult:
-    """Record the values of one mail's extraction in the case, with provenance."""
+    """Record the values of one mail's extraction in the case, with provenance (added to the
+    session, written at its next flush)."""
     current = _current_values(session, case.id)
     valid_by_field: dict[str, list[CaseValue]] = {}
     invalid_by_field: dict[str, list[CaseValue]] = {}
@@ -198,7 +199,6 @@ def merge_values(
         session.add(_invalid_row(case, bad, inbound, now))
         if bad.field not in extraction.found and bad.field not in only_invalid:
             only_invalid.append(bad.field)
-    session.flush()
     return MergeResult(tuple(sorted(added)), tuple(sorted(changed)), tuple(sorted(only_invalid)))
 
 

@@ -97,3 +97,46 @@ def recently_failed_permanently(
         )
         > 0
     )
+
+
+def reply_guard(
+    session: Session,
+    to_addr: str,
+    now: dt.datetime,
+    limits: Sequence[tuple[int, int]],
+    days: int = PERMANENT_FAILURE_DAYS,
+) -> str | None:
+    """Why no reply may be queued to ``to_addr`` now, by the outbox's own rows, or None: the checks
+    of :func:`recently_failed_permanently` and :func:`rate_limited` in that order, counted in one
+    query over the address's recent rows (``ix_outbound_messages_to_addr_created_at``)."""
+    addr = to_addr.lower()
+    windows = sorted(limits, key=lambda limit: limit[1])
+    dead_since = now - dt.timedelta(days=days)
+    earliest = min([dead_since, *(now - dt.timedelta(seconds=seconds) for _, seconds in windows)])
+
+    def counted(*conditions: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+        return sa.func.coalesce(sa.func.sum(sa.case((sa.and_(*conditions), 1), else_=0)), 0)
+
+    columns = [
+        counted(
+            OutboundMessage.status == OutboundStatus.DEAD,
+            OutboundMessage.last_error.like("5%"),
+            OutboundMessage.created_at > dead_since,
+        ),
+        *(
+            counted(
+                OutboundMessage.status.in_(COUNTED_STATUSES),
+                OutboundMessage.created_at > now - dt.timedelta(seconds=seconds),
+            )
+            for _, seconds in windows
+        ),
+    ]
+    found = session.execute(
+        sa.select(*columns).where(OutboundMessage.to_addr == addr, OutboundMessage.created_at > earliest)
+    ).one()
+    if found[0] > 0:
+        return "recipient failed permanently within 60 days"
+    for (count, seconds), existing in zip(windows, found[1:], strict=True):
+        if existing >= count:
+            return f"reply rate-limited: {count} replies in {seconds} s"
+    return None
