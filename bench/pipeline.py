@@ -98,7 +98,7 @@ def store(url: str, batch: list[tuple[int, bytes]]) -> float:
     ]
     started = time.perf_counter()
     with engine.begin() as connection:
-        connection.execute(sa.insert(InboundMessage.__table__), rows)
+        connection.execute(sa.insert(InboundMessage), rows)
     engine.dispose()
     return time.perf_counter() - started
 
@@ -177,8 +177,8 @@ def database(server_url: str | None) -> Iterator[str]:
     admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    url = make_url(server_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    rendered = url.render_as_string(hide_password=False)
+    in_schema = make_url(server_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    rendered = in_schema.render_as_string(hide_password=False)
     try:
         upgrade(rendered)
         yield rendered
