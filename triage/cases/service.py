@@ -152,10 +152,11 @@ def merge_values(
     *,
     inbound: InboundMessage,
     now: dt.datetime,
+    fresh: bool = False,
 ) -> MergeResult:
     """Record the values of one mail's extraction in the case, with provenance (added to the
-    session, written at its next flush)."""
-    current = _current_values(session, case.id)
+    session, written at its next flush). ``fresh``: the case was just opened and holds nothing."""
+    current = [] if fresh else _current_values(session, case.id)
     valid_by_field: dict[str, list[CaseValue]] = {}
     invalid_by_field: dict[str, list[CaseValue]] = {}
     for row in current:

@@ -54,6 +54,8 @@ _DSN_STATUS = textmatch.compile_bytes(
     name="pipeline.dsn-status",
 )
 MAKES_CASE = (Decision.NEEDS_INFO, Decision.ICLOUD_REJECTED, Decision.QUEUED)
+# session.info key: the sender locks lock_senders took (the worker's batch session lasts one transaction).
+_LOCKED = "triage.sender_locks"
 # The advisory locks of several keys, taken in the order of the locks' own numbers.
 _LOCK_IN_ORDER = sa.text(
     "SELECT count(pg_advisory_xact_lock(h)) FROM "
@@ -346,6 +348,7 @@ def lock_senders(session: Session, readings: list[Reading]) -> None:
     if not keys:
         return
     session.execute(_LOCK_IN_ORDER, {"keys": keys})
+    session.info.setdefault(_LOCKED, set()).update(keys)
 
 
 def _lock_sender(session: Session, mailbox: str, sender: str | None) -> None:
@@ -357,6 +360,8 @@ def _lock_sender(session: Session, mailbox: str, sender: str | None) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     key = _sender_key(mailbox, sender)
+    if key in session.info.get(_LOCKED, ()):
+        return  # taken for the whole batch already (held until its transaction ends)
     session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
 
 
@@ -420,7 +425,8 @@ def _into_case(
             now=now,
             parent=parent,
         )
-        merge_values(session, case, verdict.extraction or Extraction(), rules, inbound=row, now=now)
+        extraction = verdict.extraction or Extraction()
+        merge_values(session, case, extraction, rules, inbound=row, now=now, fresh=True)
         record_verdict(session, case, verdict, inbound_id=row.id, now=now)
         outbound_id = _reply(
             session, case, row, mail, verdict, settings=settings, rules=rules, now=now, phases=phases
