@@ -127,7 +127,7 @@ class Settings:
     sqlite_busy_timeout_ms: int = 5000
     # Worker (architecture.md "worker"): a claimed row is reclaimable after its lease; a row that
     # failed this many times is parked as failed; transport duplicates are looked for this far back.
-    worker_lease_seconds: int = 30
+    worker_lease_seconds: int = 20
     worker_max_attempts: int = 5
     worker_idle_seconds: float = 0.5
     duplicate_window_days: int = 7

@@ -6,7 +6,7 @@ kills the process - leaves its rows claimable again once the lease runs out, and
 been counted: a mail that keeps killing workers is parked as failed after ``max_attempts``
 instead of looping forever.
 
-Leases are short (``TRIAGE_WORKER_LEASE_SECONDS``, 30 s) and a live worker renews them while it
+Leases are short (``TRIAGE_WORKER_LEASE_SECONDS``, 20 s) and a live worker renews them while it
 works on a batch (:class:`Heartbeat`), so a crashed worker's mail is taken over within seconds
 and a slow batch is never taken from a worker that is still alive.
 
