@@ -61,7 +61,7 @@ def new_reference(session: Session) -> str:
     """A reference no case has yet (32^6 ≈ 10^9 values; a clash is retried)."""
     for _ in range(20):
         candidate = _candidate_reference()
-        if session.scalar(sa.select(Case.id).where(Case.reference == candidate)) is None:
+        if session.scalar(_REFERENCE_TAKEN, {"reference": candidate}) is None:
             return candidate
     raise RuntimeError("could not find an unused case reference in 20 tries")
 
@@ -127,14 +127,16 @@ def open_case(
     return case
 
 
+_REFERENCE_TAKEN = sa.select(Case.id).where(Case.reference == sa.bindparam("reference"))
+_CURRENT_VALUES = (
+    sa.select(CaseValue)
+    .where(CaseValue.case_id == sa.bindparam("case_id"), CaseValue.current.is_(True))
+    .order_by(CaseValue.id)
+)
+
+
 def _current_values(session: Session, case_id: int) -> list[CaseValue]:
-    return list(
-        session.scalars(
-            sa.select(CaseValue)
-            .where(CaseValue.case_id == case_id, CaseValue.current.is_(True))
-            .order_by(CaseValue.id)
-        )
-    )
+    return list(session.scalars(_CURRENT_VALUES, {"case_id": case_id}))
 
 
 @dataclass(frozen=True)

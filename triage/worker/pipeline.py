@@ -54,6 +54,20 @@ _DSN_STATUS = textmatch.compile_bytes(
     name="pipeline.dsn-status",
 )
 MAKES_CASE = (Decision.NEEDS_INFO, Decision.ICLOUD_REJECTED, Decision.QUEUED)
+# Statements run for every mail, made once (building and keying a statement costs about as much
+# as running it on SQLite).
+_ISSUED = (
+    sa.select(OutboundMessage.id).where(OutboundMessage.message_id == sa.bindparam("message_id")).limit(1)
+)
+_EARLIER_COPIES = (
+    sa.select(InboundMessage.id, InboundMessage.mail_from, InboundMessage.rcpt_tos)
+    .where(
+        InboundMessage.sha256 == sa.bindparam("sha256"),
+        InboundMessage.id < sa.bindparam("id"),
+        InboundMessage.received_at >= sa.bindparam("since"),
+    )
+    .order_by(InboundMessage.id)
+)
 # session.info key: the sender locks lock_senders took (the worker's batch session lasts one transaction).
 _LOCKED = "triage.sender_locks"
 # The advisory locks of several keys, taken in the order of the locks' own numbers.
@@ -122,8 +136,7 @@ def issued_checker(session: Session) -> Callable[[str], bool]:
         cleaned = followup.clean_message_id(message_id)
         if cleaned is None:
             return False
-        found = session.scalar(sa.select(OutboundMessage.id).where(OutboundMessage.message_id == cleaned))
-        return found is not None
+        return session.scalar(_ISSUED, {"message_id": cleaned}) is not None
 
     return issued
 
@@ -135,15 +148,7 @@ def find_transport_duplicate(session: Session, row: InboundMessage, window_days:
     is processed, whichever worker sees which copy first.
     """
     since = row.received_at - dt.timedelta(days=window_days)
-    candidates = session.execute(
-        sa.select(InboundMessage.id, InboundMessage.mail_from, InboundMessage.rcpt_tos)
-        .where(
-            InboundMessage.sha256 == row.sha256,
-            InboundMessage.id < row.id,
-            InboundMessage.received_at >= since,
-        )
-        .order_by(InboundMessage.id)
-    )
+    candidates = session.execute(_EARLIER_COPIES, {"sha256": row.sha256, "id": row.id, "since": since})
     key = row.envelope_key()
     for candidate_id, mail_from, rcpt_tos in candidates:
         if (mail_from, tuple(sorted(rcpt_tos))) == key:
