@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import importlib.util
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,6 +135,14 @@ def test_zero_cap_makes_a_pattern_give_up_and_names_it(no_patterns: textmatch.Bu
 def test_a_tiny_cap_stops_a_real_scan() -> None:
     with textmatch.per_call_cap(1e-4), pytest.raises(textmatch.MatchTimeout):
         textmatch.compile(r"x+y", name="probe.real").search("x" * 2_000_000)
+
+
+def test_finditer_is_bounded_over_the_whole_scan_not_per_match() -> None:
+    """Millions of cheap matches: each alone is instant, the scan as a whole hits the cap."""
+    started = time.monotonic()
+    with textmatch.per_call_cap(0.05), pytest.raises(textmatch.MatchTimeout):
+        textmatch.compile("(?:a)", name="probe.many").finditer("a" * 5_000_000)
+    assert time.monotonic() - started < 2.0
 
 
 def test_a_spent_budget_stops_every_pattern() -> None:

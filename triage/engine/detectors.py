@@ -216,14 +216,15 @@ def _part(candidate: Candidate, target: str, text: str, line: Line, start: int) 
 def correction_lines(lines: list[Line], rules: RuleSet) -> set[int]:
     """Lines that correct an earlier value (`先ほどの番号は間違いで、正しくは…`, `the correct one is`)."""
     out: set[int] = set()
+    pattern = textmatch.any_of(rules.corrections, name="corrections")
+    if pattern is None:
+        return out
     for line in lines:
         if not line.text:
             continue
-        for pattern in rules.corrections:
-            try:
-                if pattern.search(line.text):
-                    out.add(line.index)
-                    break
-            except textmatch.MatchTimeout:
-                break
+        try:
+            if pattern.search(line.text):
+                out.add(line.index)
+        except textmatch.MatchTimeout:
+            continue
     return out

@@ -14,7 +14,6 @@ The reading model (docs/reading.md):
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -80,7 +79,7 @@ def extract(
         most = MAX_LINES
         if budget.remaining() < READ_GRACE:  # the parse used up the budget: read the top at least
             textmatch.note_timeout(f"only the first {GRACE_LINES} lines read, in the grace time")
-            budget.deadline = time.monotonic() + READ_GRACE
+            budget.deadline = textmatch.now() + READ_GRACE
             most = GRACE_LINES
         lines = split_lines(_first_lines(text, most))
         if text.count("\n") >= most:  # no member writes more; a machine-made flood is read in part
@@ -120,7 +119,7 @@ def extract(
         candidates = [c for c in candidates if not (c.target == "phone" and c.line - 1 in signature)]
         if budget.remaining() < RESOLVE_GRACE:  # what was found is still validated and chosen
             textmatch.note_timeout("values chosen in the resolver's grace time")
-            budget.deadline = time.monotonic() + RESOLVE_GRACE
+            budget.deadline = textmatch.now() + RESOLVE_GRACE
         extraction = _guard(
             "resolve",
             lambda: resolve(candidates, rules, today=today, our_local_parts=our_local_parts, lines=lines),

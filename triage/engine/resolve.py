@@ -65,7 +65,7 @@ class Resolver:
         )
 
     def not_given(self, text: str) -> bool:
-        pattern = _combined(self.rules.not_given)
+        pattern = textmatch.any_of(self.rules.not_given, name="not_given")
         if pattern is None:
             return False
         try:
@@ -189,19 +189,6 @@ class Resolver:
                 continue
             for token in tokens:
                 self.take("emails", candidate, token)
-
-
-_COMBINED: dict[tuple[str, ...], textmatch.Pattern | None] = {}
-
-
-def _combined(patterns: tuple[textmatch.Pattern, ...]) -> textmatch.Pattern | None:
-    """The patterns as one alternation (one call per answer); `(?i)` becomes a scoped `(?i:…)`."""
-    key = tuple(pattern.pattern for pattern in patterns)
-    if key not in _COMBINED:
-        parts = [f"(?i:{p[4:]})" if p.startswith("(?i)") else f"(?:{p})" for p in key]
-        combined = textmatch.compile("|".join(parts), textmatch.VERSION1, name="not_given") if parts else None
-        _COMBINED[key] = combined
-    return _COMBINED[key]
 
 
 def _describe(found: Found) -> str:

@@ -25,6 +25,18 @@ ADDRESS_CHARS = 4096  # a To or Cc longer than this lists hundreds of recipients
 _TRAILING_ANGLE = textmatch.compile(r"<\s*([^<>\s]*)\s*>\s*$", name="addresses.trailing-angle")
 _MSGID = textmatch.compile(r"<[^<>\s]{1,998}>", name="addresses.message-id")
 _CONTROL = dict.fromkeys([*range(0x20), 0x7F])
+# The shapes nearly every real address field has: `local@domain` or `Plain Name <local@domain>`,
+# ASCII atoms only (no quotes, comments, encoded words, groups or dots in the name). They read the
+# same through the structural parser, which costs a third of a millisecond per field; anything
+# else still goes through it.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_DOT_ATOM = rf"{_ATOM}(?:\.{_ATOM})*"
+_SIMPLE_ITEM = textmatch.compile(
+    rf" *(?:(?P<bare>{_DOT_ATOM}@{_DOT_ATOM})"
+    rf"|(?P<name>{_ATOM}(?: +{_ATOM})*) *<(?P<addr>{_DOT_ATOM}@{_DOT_ATOM})>) *",
+    name="addresses.simple-item",
+)
+_SIMPLE_LIMIT = 50  # more items than this: the structural parser (it also notes the defects)
 
 
 def _ascii_view(raw: str) -> str:
@@ -44,11 +56,42 @@ def _clean_display(raw: str) -> str:
     return name
 
 
+def _simple_list(value: str) -> list[Address] | None:
+    """The addresses of a field of the common shapes only; None sends it to the full parser."""
+    if len(value) > ADDRESS_CHARS or not value.isascii() or '"' in value or "=?" in value:
+        return None
+    if value.count(",") >= _SIMPLE_LIMIT:
+        return None
+    found: list[Address] = []
+    try:
+        for item in value.split(","):
+            match = _SIMPLE_ITEM.fullmatch(item)
+            if match is None:
+                return None
+            if match.group("bare"):
+                found.append(Address(display_name="", addr=match.group("bare")))
+            else:
+                found.append(
+                    Address(display_name=" ".join(match.group("name").split()), addr=match.group("addr"))
+                )
+    except textmatch.MatchTimeout:
+        return None
+    return found
+
+
 def parse_address_list(raw: str) -> tuple[list[Address], bool]:
     """Every address in an address header and whether the parse had defects."""
     value = _unfold(raw)
     if not value:
         return [], True
+    simple = _simple_list(value)
+    if simple is not None:
+        return simple, False
+    return structural_list(value)
+
+
+def structural_list(value: str) -> tuple[list[Address], bool]:
+    """The stdlib's structural parse of an unfolded address field (at most ADDRESS_CHARS read)."""
     cut = len(value) > ADDRESS_CHARS
     if cut:
         value = value[: max(value.rfind(",", 0, ADDRESS_CHARS), 0)] or value[:ADDRESS_CHARS]

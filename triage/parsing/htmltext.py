@@ -17,7 +17,6 @@ reader's notes say so.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from html.parser import HTMLParser
 from typing import Final
@@ -91,7 +90,7 @@ class _TextParser(HTMLParser):
         return values.get("id", "") in {"divRplyFwdMsg", "appendonsend"}
 
     def _check_time(self) -> None:
-        if time.monotonic() > self.deadline:
+        if textmatch.now() > self.deadline:
             raise _OutOfTime
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -152,7 +151,7 @@ def _defuse(html: str) -> str:
 
 def _deadline() -> float:
     budget = textmatch.current_budget()
-    own = time.monotonic() + HTML_SECONDS
+    own = textmatch.now() + HTML_SECONDS
     return own if budget is None else min(own, budget.deadline)
 
 

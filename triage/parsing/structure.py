@@ -13,7 +13,6 @@ fed by then is left out. Each cut is a defect on the stored mail, so staff see i
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from email import policy
 from email.feedparser import BytesFeedParser
@@ -132,7 +131,7 @@ def bound_bytes(raw: bytes, limits: Limits, defects: list[str]) -> bytes:
 
 
 def _deadline() -> float:
-    own = time.monotonic() + STRUCTURE_SECONDS
+    own = textmatch.now() + STRUCTURE_SECONDS
     budget = textmatch.current_budget()
     return own if budget is None else min(own, budget.deadline)
 
@@ -145,7 +144,7 @@ def read_structure(raw: bytes, defects: list[str]) -> Message:
     parser = BytesFeedParser(policy=policy.compat32)
     deadline = _deadline()
     for start in range(0, len(raw), _SLICE):
-        if start and time.monotonic() > deadline:
+        if start and textmatch.now() > deadline:
             defects.append(f"MessageTruncated: structure read up to byte {start} of {len(raw)} (time limit)")
             textmatch.note_timeout("structure: the rest of the message not parsed")
             break
