@@ -156,6 +156,9 @@ class Settings:
     worker_heartbeat_seconds: float = 5.0
     worker_batch_size: int = 50
     worker_batch_bytes: int = 4 * 1024 * 1024
+    # ... and no more mails than the worker decided in this many seconds lately (a slow machine
+    # takes smaller batches, so a crashed worker's mail and a stop wait less).
+    worker_batch_seconds: float = 1.0
 
     def reply_target(self, mailbox: str) -> int:
         """The reply target of ``mailbox`` in days."""
@@ -215,4 +218,5 @@ class Settings:
             ),
             worker_batch_size=_int(env, "TRIAGE_WORKER_BATCH_SIZE", cls.worker_batch_size),
             worker_batch_bytes=_int(env, "TRIAGE_WORKER_BATCH_BYTES", cls.worker_batch_bytes),
+            worker_batch_seconds=_float(env, "TRIAGE_WORKER_BATCH_SECONDS", cls.worker_batch_seconds),
         )

@@ -180,3 +180,15 @@ def test_without_its_heartbeat_a_claim_runs_out_after_the_short_lease(
     assert dead.process(inbound_id).detail == "claim lost to another worker"
     [result] = heir.process_batch([inbound_id])
     assert result.status is InboundStatus.DONE
+
+
+def test_a_slow_worker_takes_smaller_batches(
+    sessions: sessionmaker[Session], migrated_db_url: str, rules: RuleSet
+) -> None:
+    ids = store(sessions, 6)
+    # Any real mail takes longer than a microsecond: after the first batch, one mail at a time.
+    config = settings(migrated_db_url, worker_batch_size=3, worker_batch_seconds=0.000001)
+    worker = Worker(sessions, config, rules, clock=SystemClock(), name="w1")
+    first = worker.run_batch()
+    assert [result.inbound_id for result in first] == ids[:3]
+    assert worker.claim_batch() == (ids[3],)

@@ -1,7 +1,8 @@
 """The worker: claim a batch of stored mail, read it, decide it in one transaction, commit.
 
-1. Claim (claims.py): up to ``TRIAGE_WORKER_BATCH_SIZE`` rows in one short committed
-   transaction, each with a short lease that a heartbeat renews while the worker holds the batch.
+1. Claim (claims.py): up to ``TRIAGE_WORKER_BATCH_SIZE`` rows (fewer when the last mails took
+   long: about ``TRIAGE_WORKER_BATCH_SECONDS`` of work) in one short committed transaction, each
+   with a short lease that a heartbeat renews while the worker holds the batch.
 2. Read: every mail of the batch is parsed and judged (under its reading budget) outside any
    write transaction: on SQLite no slow step holds the write lock, so the ingress keeps
    answering 250 meanwhile.
@@ -79,6 +80,7 @@ class Worker:
         self._clock = clock
         self.name = name or f"worker-{claim_token()}"
         self.phases = phases or Phases()
+        self._seconds_per_mail = 0.0  # a moving average; sizes the next batch
         self._postgres = sessions.kw["bind"].dialect.name == "postgresql"
 
     # -- claiming -----------------------------------------------------------------------------
@@ -107,7 +109,7 @@ class Worker:
                     now=self._clock.now(),
                     lease_seconds=self._settings.worker_lease_seconds,
                     max_attempts=self._settings.worker_max_attempts,
-                    limit=max(1, limit or self._settings.worker_batch_size),
+                    limit=max(1, limit or self._batch_limit()),
                     max_bytes=self._settings.worker_batch_bytes,
                     postgres=self._postgres,
                     only_id=only_id,
@@ -116,6 +118,14 @@ class Worker:
             self.phases.add("write", time.perf_counter() - started)
             if claimed.ids or not claimed.parked or only_id is not None:
                 return claimed.ids
+
+    def _batch_limit(self) -> int:
+        """``worker_batch_size``, or fewer: what the worker decided in ``worker_batch_seconds``
+        lately (a moving average of the time per mail; unknown at first: the full size)."""
+        size = self._settings.worker_batch_size
+        if self._seconds_per_mail <= 0:
+            return size
+        return max(1, min(size, int(self._settings.worker_batch_seconds / self._seconds_per_mail)))
 
     def claim(self, inbound_id: int | None = None) -> int | None:
         """Claim the oldest claimable row (or that one row); its id or None."""
@@ -144,6 +154,7 @@ class Worker:
         """
         if not ids:
             return []
+        started = time.perf_counter()
         every = min(self._settings.worker_heartbeat_seconds, self._settings.worker_lease_seconds / 3)
         with claims.Heartbeat(lambda: self._renew(ids), every, name=f"{self.name}-leases") as heartbeat:
             readings = self._read_batch(ids)
@@ -155,6 +166,9 @@ class Worker:
                     log.exception("%s: a batch of %s failed (%s)", self.name, len(ids), type(exc).__name__)
                     results = self._record_batch_failure(ids, exc)
         self.phases.mails += len(ids)
+        per_mail = (time.perf_counter() - started) / len(ids)
+        average = self._seconds_per_mail
+        self._seconds_per_mail = per_mail if average <= 0 else 0.7 * average + 0.3 * per_mail
         for result in results:
             outcome = result.decision or result.status.value
             log.info("inbound %s: %s (%s)", result.inbound_id, outcome, result.detail)
