@@ -234,9 +234,10 @@ def main() -> int:
         print(json.dumps(figures))
     else:
         for key, value in figures.items():
+            shown = value
             if key == "phases_ms_per_mail":
-                value = ", ".join(f"{phase} {value[phase]:.2f}" for phase in PHASES)
-            print(f"{key:>22}: {value}")
+                shown = ", ".join(f"{phase} {value[phase]:.2f}" for phase in PHASES)
+            print(f"{key:>22}: {shown}")
     return 0
 
 
