@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from triage import listing
 from triage.cli import main
 from triage.db.engine import make_engine, session_factory
-from triage.db.models import CaseEvent, OutboundMessage, OutboundStatus
+from triage.db.models import CaseEvent, InboundMessage, OutboundMessage, OutboundStatus
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("plain_environment")]
 
@@ -322,3 +325,80 @@ def test_inbound_list_shows_failed_mail_with_its_error_and_retry_requeues_it(
     capsys.readouterr()
     [again] = out_json(capsys, "inbound", "list", "--status", "pending")
     assert (again["id"], again["attempts"]) == (2, 0)
+
+
+# -- lists never load raw bodies ---------------------------------------------------------------
+
+HUGE_BODY_BYTES = 20 * 1024 * 1024
+
+
+@pytest.fixture
+def statements() -> Any:
+    """Every SQL statement any engine runs while the test is inside ``with statements():``."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    class Recording:
+        def __enter__(self) -> list[str]:
+            sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
+            return seen
+
+        def __exit__(self, *exc: object) -> None:
+            sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
+
+    return Recording
+
+
+def _selected_columns(statements: list[str], table: str) -> set[str]:
+    """The columns of ``table`` that SELECT statements name (``table.column``)."""
+    found: set[str] = set()
+    for statement in statements:
+        if statement.lstrip().upper().startswith("SELECT"):
+            found.update(re.findall(rf"\b{table}\.(\w+)", statement))
+    return found
+
+
+def test_lists_load_only_the_columns_they_show_never_a_raw_body(
+    desk: dict[str, int],
+    migrated_db_url: str,
+    capsys: pytest.CaptureFixture[str],
+    statements: Any,
+) -> None:
+    engine = make_engine(migrated_db_url)
+    huge = b"x" * HUGE_BODY_BYTES
+    with session_factory(engine)() as session:  # a huge stored mail and a huge reply
+        session.execute(sa.update(InboundMessage).values(raw=huge))
+        session.execute(sa.update(OutboundMessage).values(raw=huge, body="y" * HUGE_BODY_BYTES))
+        session.commit()
+    engine.dispose()
+
+    tracemalloc.start()
+    try:
+        with statements() as seen:
+            every = out_json(capsys, "inbound", "list")
+            replies = out_json(capsys, "outbox", "list")
+            case = out_json(capsys, "case", "show", str(desk["waiting"]))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(every) == 2 and len(replies) == 2 and case["replies"]
+    inbound_columns = _selected_columns(seen, "inbound_messages")
+    outbound_columns = _selected_columns(seen, "outbound_messages")
+    assert {"id", "status", "notes", "last_error"} <= inbound_columns  # the check sees the lists' SQL
+    assert "raw" not in inbound_columns
+    assert {"id", "status", "to_addr"} <= outbound_columns
+    assert not {"raw", "body"} & outbound_columns
+    assert peak < HUGE_BODY_BYTES  # nothing the size of one body was held
+
+
+def test_the_lists_refuse_to_lazy_load_a_body(desk: dict[str, int], migrated_db_url: str) -> None:
+    engine = make_engine(migrated_db_url)
+    try:
+        with session_factory(engine)() as session:
+            [row] = session.scalars(sa.select(InboundMessage).options(listing._INBOUND_COLUMNS).limit(1))
+            with pytest.raises(sa.exc.InvalidRequestError):
+                _ = row.raw  # raiseload: a later change that shows the body fails here, not in production
+    finally:
+        engine.dispose()

@@ -173,7 +173,7 @@ class Settings:
     sqlite_busy_timeout_ms: int = 5000
     # Worker (architecture.md "worker"): a claimed row is reclaimable after its lease; a row that
     # failed this many times is parked as failed; transport duplicates are looked for this far back.
-    worker_lease_seconds: int = 300
+    worker_lease_seconds: int = 20
     worker_max_attempts: int = 5
     worker_idle_seconds: float = 0.5
     duplicate_window_days: int = 7
@@ -238,6 +238,14 @@ class Settings:
     tls_cert_file: str = ""
     tls_key_file: str = ""
     tls_required: bool = False
+    # Worker batches (issue 11): a live worker renews its leases this often (at most a third of
+    # the lease); one claim takes up to this many mails and about this many stored bytes.
+    worker_heartbeat_seconds: float = 5.0
+    worker_batch_size: int = 50
+    worker_batch_bytes: int = 4 * 1024 * 1024
+    # ... and no more mails than the worker decided in this many seconds lately (a slow machine
+    # takes smaller batches, so a crashed worker's mail and a stop wait less).
+    worker_batch_seconds: float = 1.0
 
     def reply_target(self, mailbox: str) -> int:
         """The reply target of ``mailbox`` in days."""
@@ -344,4 +352,10 @@ class Settings:
             tls_cert_file=env.get("TRIAGE_TLS_CERT_FILE", "").strip(),
             tls_key_file=env.get("TRIAGE_TLS_KEY_FILE", "").strip(),
             tls_required=_bool(env, "TRIAGE_TLS_REQUIRED", cls.tls_required),
+            worker_heartbeat_seconds=_float(
+                env, "TRIAGE_WORKER_HEARTBEAT_SECONDS", cls.worker_heartbeat_seconds
+            ),
+            worker_batch_size=_int(env, "TRIAGE_WORKER_BATCH_SIZE", cls.worker_batch_size),
+            worker_batch_bytes=_int(env, "TRIAGE_WORKER_BATCH_BYTES", cls.worker_batch_bytes),
+            worker_batch_seconds=_float(env, "TRIAGE_WORKER_BATCH_SECONDS", cls.worker_batch_seconds),
         )

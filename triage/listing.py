@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, load_only, sessionmaker
 
 from triage.authenticity.marks import case_marks_json
 from triage.cases.service import add_event
@@ -74,9 +74,45 @@ def queue_rows(
 # -- the outbox --------------------------------------------------------------------------------
 
 
+# Lists load only the columns they show: never a stored mail's or a reply's bytes (a 10 MB mail
+# times a day's mail is the process's memory), nor a reply's body. Any other column read raises.
+_OUTBOX_COLUMNS: Final = load_only(
+    OutboundMessage.id,
+    OutboundMessage.case_id,
+    OutboundMessage.inbound_id,
+    OutboundMessage.template,
+    OutboundMessage.language,
+    OutboundMessage.status,
+    OutboundMessage.attempts,
+    OutboundMessage.to_addr,
+    OutboundMessage.subject,
+    OutboundMessage.created_at,
+    OutboundMessage.next_attempt_at,
+    OutboundMessage.sent_at,
+    OutboundMessage.last_error,
+    raiseload=True,
+)
+_INBOUND_COLUMNS: Final = load_only(
+    InboundMessage.id,
+    InboundMessage.received_at,
+    InboundMessage.origin,
+    InboundMessage.status,
+    InboundMessage.attempts,
+    InboundMessage.mailbox,
+    InboundMessage.decision,
+    InboundMessage.reason,
+    InboundMessage.case_id,
+    InboundMessage.duplicate_of,
+    InboundMessage.size,
+    InboundMessage.notes,
+    InboundMessage.last_error,
+    raiseload=True,
+)
+
+
 def outbox_rows(session: Session, *, status: OutboundStatus | None = None) -> list[dict[str, Any]]:
     """Every reply (oldest first), or those in ``status``; the recipient masked."""
-    query = sa.select(OutboundMessage).order_by(OutboundMessage.id)
+    query = sa.select(OutboundMessage).options(_OUTBOX_COLUMNS).order_by(OutboundMessage.id)
     if status is not None:
         query = query.where(OutboundMessage.status == status)
     return [
@@ -110,7 +146,7 @@ def inbound_rows(
     What an operator looks at for mail parked as failed (``last_error``) and for mail ignored on
     weak signals only, which a person may want to rescue (its notes say so).
     """
-    query = sa.select(InboundMessage).order_by(InboundMessage.id)
+    query = sa.select(InboundMessage).options(_INBOUND_COLUMNS).order_by(InboundMessage.id)
     if status is not None:
         query = query.where(InboundMessage.status == status)
     if decision is not None:
@@ -233,11 +269,17 @@ def case_detail(
     events = session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))
     mails = list(
         session.scalars(
-            sa.select(InboundMessage).where(InboundMessage.case_id == case.id).order_by(InboundMessage.id)
+            sa.select(InboundMessage)
+            .options(_INBOUND_COLUMNS)
+            .where(InboundMessage.case_id == case.id)
+            .order_by(InboundMessage.id)
         )
     )
     replies = session.scalars(
-        sa.select(OutboundMessage).where(OutboundMessage.case_id == case.id).order_by(OutboundMessage.id)
+        sa.select(OutboundMessage)
+        .options(_OUTBOX_COLUMNS)
+        .where(OutboundMessage.case_id == case.id)
+        .order_by(OutboundMessage.id)
     )
     return {
         "id": case.id,

@@ -3,7 +3,7 @@
 The database is upgraded first. ``only`` picks parts for production, where each part runs as
 its own process (any number of workers and senders against one PostgreSQL; SQLite allows one
 worker). SIGTERM or SIGINT: the ingress stops accepting (421) and lets DATA in progress finish,
-the worker finishes the mail in hand, the sender the delivery in hand; then the process exits 0.
+the worker finishes the batch in hand, the sender the delivery in hand; then the process exits 0.
 """
 
 from __future__ import annotations

@@ -29,6 +29,33 @@ MESSAGE_ID_MAX: Final = 255
 # for a long query; RFC 5322 puts the newest last).
 REFERENCES_LOOKED_UP: Final = 20
 WAITING_STATUSES: Final = (CaseStatus.NEEDS_INFO, CaseStatus.ICLOUD_REJECTED)
+# Statements run for (nearly) every mail, made once.
+_WAITING_CASE = (
+    sa.select(Case)
+    .where(
+        Case.mailbox == sa.bindparam("mailbox"),
+        Case.sender == sa.bindparam("sender"),
+        Case.status.in_(WAITING_STATUSES),
+        Case.updated_at >= sa.bindparam("since"),
+    )
+    .order_by(Case.updated_at.desc(), Case.id.desc())
+    .limit(1)
+)
+_SAME_TEXT_CASE = (
+    sa.select(Case)
+    .join(InboundMessage, InboundMessage.case_id == Case.id)
+    .where(
+        InboundMessage.text_hash == sa.bindparam("digest"),
+        InboundMessage.id != sa.bindparam("exclude"),
+        Case.mailbox == sa.bindparam("mailbox"),
+        Case.sender == sa.bindparam("sender"),
+        Case.status != CaseStatus.RESOLVED,
+    )
+    .order_by(Case.id.desc())
+    .limit(1)
+)
+
+
 _REFERENCE = textmatch.compile(
     r"(?<![0-9A-Za-z])([0-9A-Za-z]{4})[-‐－ー]([0-9A-Za-z]{2})(?![0-9A-Za-z])", name="followup.case-reference"
 )
@@ -106,17 +133,8 @@ def find_case(
         if case is not None:
             return Match(case, "reference")
     if sender:
-        case = session.scalar(
-            sa.select(Case)
-            .where(
-                Case.mailbox == mailbox,
-                Case.sender == sender.lower(),
-                Case.status.in_(WAITING_STATUSES),
-                Case.updated_at >= now - dt.timedelta(days=max_age_days),
-            )
-            .order_by(Case.updated_at.desc(), Case.id.desc())
-            .limit(1)
-        )
+        since = now - dt.timedelta(days=max_age_days)
+        case = session.scalar(_WAITING_CASE, {"mailbox": mailbox, "sender": sender.lower(), "since": since})
         if case is not None:
             return Match(case, "same-sender")
     return None
@@ -135,17 +153,8 @@ def identical_submission(
     if not sender:
         return None
     return session.scalar(
-        sa.select(Case)
-        .join(InboundMessage, InboundMessage.case_id == Case.id)
-        .where(
-            InboundMessage.text_hash == digest,
-            InboundMessage.id != exclude_inbound_id,
-            Case.mailbox == mailbox,
-            Case.sender == sender.lower(),
-            Case.status != CaseStatus.RESOLVED,
-        )
-        .order_by(Case.id.desc())
-        .limit(1)
+        _SAME_TEXT_CASE,
+        {"digest": digest, "exclude": exclude_inbound_id, "mailbox": mailbox, "sender": sender.lower()},
     )
 
 

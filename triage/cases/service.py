@@ -61,7 +61,7 @@ def new_reference(session: Session) -> str:
     """A reference no case has yet (32^6 ≈ 10^9 values; a clash is retried)."""
     for _ in range(20):
         candidate = _candidate_reference()
-        if session.scalar(sa.select(Case.id).where(Case.reference == candidate)) is None:
+        if session.scalar(_REFERENCE_TAKEN, {"reference": candidate}) is None:
             return candidate
     raise RuntimeError("could not find an unused case reference in 20 tries")
 
@@ -127,14 +127,16 @@ def open_case(
     return case
 
 
+_REFERENCE_TAKEN = sa.select(Case.id).where(Case.reference == sa.bindparam("reference"))
+_CURRENT_VALUES = (
+    sa.select(CaseValue)
+    .where(CaseValue.case_id == sa.bindparam("case_id"), CaseValue.current.is_(True))
+    .order_by(CaseValue.id)
+)
+
+
 def _current_values(session: Session, case_id: int) -> list[CaseValue]:
-    return list(
-        session.scalars(
-            sa.select(CaseValue)
-            .where(CaseValue.case_id == case_id, CaseValue.current.is_(True))
-            .order_by(CaseValue.id)
-        )
-    )
+    return list(session.scalars(_CURRENT_VALUES, {"case_id": case_id}))
 
 
 @dataclass(frozen=True)
@@ -152,9 +154,11 @@ def merge_values(
     *,
     inbound: InboundMessage,
     now: dt.datetime,
+    fresh: bool = False,
 ) -> MergeResult:
-    """Record the values of one mail's extraction in the case, with provenance."""
-    current = _current_values(session, case.id)
+    """Record the values of one mail's extraction in the case, with provenance (added to the
+    session, written at its next flush). ``fresh``: the case was just opened and holds nothing."""
+    current = [] if fresh else _current_values(session, case.id)
     valid_by_field: dict[str, list[CaseValue]] = {}
     invalid_by_field: dict[str, list[CaseValue]] = {}
     for row in current:
@@ -198,7 +202,6 @@ def merge_values(
         session.add(_invalid_row(case, bad, inbound, now))
         if bad.field not in extraction.found and bad.field not in only_invalid:
             only_invalid.append(bad.field)
-    session.flush()
     return MergeResult(tuple(sorted(added)), tuple(sorted(changed)), tuple(sorted(only_invalid)))
 
 

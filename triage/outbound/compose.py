@@ -6,22 +6,26 @@ characters Python's folder treats as line breaks, before and after the header pa
 RFC 2047 words (CPython before 3.11.10 turns ``=?utf-8?q?=0D=0A?=`` in a value set through the API
 into a real line break: CVE-2024-6923). The serialised bytes are parsed back and their header
 names and counts compared with what was built; any surprise is a :class:`ComposeError` and the
-reply is not sent. Error messages name the fault, never the value (they reach logs and cases).
+reply is not sent; only the header block is parsed back (see :func:`_check_round_trip`). Error
+messages name the fault, never the value (they reach logs and cases).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import email.policy
+import functools
 import re
 import secrets
 from collections import Counter
 from collections.abc import Sequence
 from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
-from email.parser import BytesParser
-from email.policy import Policy
+from email.parser import BytesHeaderParser
+from email.policy import Policy, compat32
+from email.utils import getaddresses
 from typing import Any, Final
 
 from triage.engine.emails import CARRIER_DOMAINS
@@ -81,8 +85,27 @@ class _MessageIdList(BaseHeader):
         return policy.linesep.join(lines) + policy.linesep
 
 
+class _Registry(HeaderRegistry):
+    """The stdlib registry makes a new header class on every lookup; this one makes each once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def map_to_type(self, name: str, cls: type[BaseHeader]) -> None:
+        super().map_to_type(name, cls)
+        self._made.clear()
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
 def _registry() -> HeaderRegistry:
-    registry = HeaderRegistry()
+    registry = _Registry()
     registry.map_to_type("in-reply-to", _MessageIdList)
     registry.map_to_type("references", _MessageIdList)
     return registry
@@ -90,7 +113,9 @@ def _registry() -> HeaderRegistry:
 
 # 7-bit output: RFC 2047 headers, base64 or quoted-printable body, CRLF line ends.
 POLICY: Final = email.policy.SMTP.clone(header_factory=_registry(), utf8=False, max_line_length=78)
-_READ_POLICY: Final = email.policy.default
+# A line break inside a folded header (CRLF then white space) and a CR or LF anywhere else.
+_FOLD: Final = re.compile(r"\r\n(?=[ \t])")
+_BARE_LINE_END: Final = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 
 
 def header_safe(text: str, cap: int = ECHO_MAX) -> str:
@@ -226,6 +251,26 @@ def _set_from(msg: EmailMessage, value: str) -> str:
     return addr
 
 
+@functools.lru_cache(maxsize=256)
+def _from_header(value: str) -> tuple[str, str]:
+    """(the From header as set, its address): one per desk and language, so made once each.
+
+    Header objects are immutable strings: the one made here is set on every reply as it is.
+    """
+    scratch = EmailMessage(policy=POLICY)
+    addr = _set_from(scratch, value)
+    return scratch["From"], addr
+
+
+@functools.lru_cache(maxsize=64)
+def _fixed_header(name: str, value: str) -> str:
+    """A header whose value is the same on every reply (the loop id, the RFC 3834 fields)."""
+    scratch = EmailMessage(policy=POLICY)
+    _set_text(scratch, name, value)
+    header: str = scratch[name]
+    return header
+
+
 def compose(
     reply: RenderedReply,
     *,
@@ -250,7 +295,8 @@ def compose(
     parent, refs = _clean_ids(in_reply_to, references)
 
     msg = EmailMessage(policy=POLICY)
-    from_addr = _set_from(msg, reply.from_mailbox)
+    from_header, from_addr = _from_header(reply.from_mailbox)
+    msg["From"] = from_header
     msg["To"] = reply.to
     _set_text(msg, "Subject", _auto_subject(reply.subject, reply.language))
     msg["Date"] = date
@@ -259,9 +305,9 @@ def compose(
         msg["In-Reply-To"] = f"<{parent}>"
     if refs:
         msg["References"] = " ".join(f"<{ref}>" for ref in refs)
-    msg["Auto-Submitted"] = "auto-replied"
-    msg["X-Auto-Response-Suppress"] = "All"
-    _set_text(msg, "X-Triage-Loop", loop_id)
+    msg["Auto-Submitted"] = _fixed_header("Auto-Submitted", "auto-replied")
+    msg["X-Auto-Response-Suppress"] = _fixed_header("X-Auto-Response-Suppress", "All")
+    msg["X-Triage-Loop"] = _fixed_header("X-Triage-Loop", loop_id)
     body = reply.body.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     cte = "quoted-printable" if body.isascii() else "base64"
     msg.set_content(body, subtype="plain", charset="utf-8", cte=cte)
@@ -274,27 +320,46 @@ def compose(
 def _check_round_trip(
     built: EmailMessage, raw: bytes, *, to_addr: str, from_addr: str, message_id: str
 ) -> None:
-    """Parse ``raw`` back: same header names and counts, one recipient, nothing unsafe."""
+    """Parse the header block of ``raw`` back: same header names and counts, one recipient,
+    nothing unsafe once folding is undone and RFC 2047 words are decoded.
+
+    Only the headers are parsed again (they are what a hostile value could break; the body is
+    the stdlib's base64 or quoted-printable of text we rendered), with the plain compat32 parser
+    and the decoders a receiving client uses: a fraction of the cost of parsing the whole message
+    with header objects, which was most of the time of composing a reply.
+    """
     if not raw.isascii():
         raise ComposeError("serialised reply is not 7-bit")
-    if re.search(rb"\r(?!\n)|(?<!\r)\n", raw):
+    if _BARE_LINE_END.search(raw):
         raise ComposeError("serialised reply has a bare CR or LF")
-    expected = Counter(name.lower() for name in built)
-    back = BytesParser(policy=_READ_POLICY).parsebytes(raw)
-    found = Counter(name.lower() for name in back)
-    if found != expected:
-        raise ComposeError("header names or counts changed in serialisation")
+    head, separator, _ = raw.partition(b"\r\n\r\n")
+    if not separator:
+        raise ComposeError("serialised reply has no end of its header block")
+    back = BytesHeaderParser(policy=compat32).parsebytes(head + b"\r\n\r\n")
     if back.defects:
         raise ComposeError("serialised reply has structural defects")
-    for name, value in back.items():
-        if _HEADER_UNSAFE.search(str(value)):
+    expected = Counter(name.lower() for name in built.keys())  # noqa: SIM118 - a Message, not a dict
+    if Counter(name.lower() for name in back.keys()) != expected:  # noqa: SIM118
+        raise ComposeError("header names or counts changed in serialisation")
+    values: dict[str, str] = {}
+    for name, folded in back.items():
+        value = _FOLD.sub("", str(folded))
+        if _HEADER_UNSAFE.search(value) or _HEADER_UNSAFE.search(_decoded(value)):
             raise ComposeError(f"{name} holds a line break or control character after decoding")
-    to_header = back["To"]
-    to_list = [a.addr_spec for a in getattr(to_header, "addresses", ())]
-    if to_list != [to_addr]:
+        values[name.lower()] = value
+    if [addr for _, addr in getaddresses([values.get("to", "")])] != [to_addr]:
         raise ComposeError("To does not parse back as the one recipient")
-    from_list = [a.addr_spec for a in getattr(back["From"], "addresses", ())]
-    if from_list != [from_addr]:
+    if [addr for _, addr in getaddresses([values.get("from", "")])] != [from_addr]:
         raise ComposeError("From does not parse back as the mailbox")
-    if str(back["Message-ID"]).strip() != f"<{message_id}>":
+    if values.get("message-id", "").strip() != f"<{message_id}>":
         raise ComposeError("Message-ID does not parse back unchanged")
+
+
+def _decoded(value: str) -> str:
+    """``value`` with its RFC 2047 encoded words decoded, as a mail client shows it."""
+    if "=?" not in value:
+        return value
+    try:
+        return str(make_header(decode_header(value)))
+    except (HeaderParseError, LookupError, UnicodeError, ValueError) as exc:
+        raise ComposeError("a header holds an encoded word that does not decode") from exc

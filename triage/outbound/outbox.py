@@ -22,7 +22,7 @@ from triage.config import Settings
 from triage.db.models import OutboundMessage, OutboundStatus
 from triage.errors import ComposeError
 from triage.outbound.compose import compose, new_message_id
-from triage.outbound.ratelimit import noreply_recipient, rate_limited, recently_failed_permanently
+from triage.outbound.ratelimit import noreply_recipient, reply_guard
 from triage.outbound.render import RenderedReply
 
 log = logging.getLogger(__name__)
@@ -35,12 +35,7 @@ def _guard(session: Session, to_addr: str, settings: Settings, now: dt.datetime)
     reason = noreply_recipient(to_addr)
     if reason is not None:
         return reason
-    if recently_failed_permanently(session, to_addr, now):
-        return "recipient failed permanently within 60 days"
-    window = rate_limited(session, to_addr, now, settings.reply_rate_limits)
-    if window is not None:
-        return f"reply rate-limited: {window}"
-    return None
+    return reply_guard(session, to_addr, now, settings.reply_rate_limits)
 
 
 def enqueue_reply(
@@ -110,5 +105,4 @@ def enqueue_reply(
             outbound_id=row.id,
             detail=detail,
         )
-    session.flush()
-    return row
+    return row  # its id is known; the rest is written at the session's next flush

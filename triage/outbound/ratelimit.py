@@ -7,6 +7,7 @@ Reasons name the rule that tripped, never the address.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Sequence
 from typing import Final
@@ -85,3 +86,58 @@ def recently_failed_permanently(
         )
         > 0
     )
+
+
+def reply_guard(
+    session: Session,
+    to_addr: str,
+    now: dt.datetime,
+    limits: Sequence[tuple[int, int]],
+    days: int = PERMANENT_FAILURE_DAYS,
+) -> str | None:
+    """Why no reply may be queued to ``to_addr`` now, by the outbox's own rows, or None: the checks
+    of :func:`recently_failed_permanently` and :func:`rate_limited` in that order, counted in one
+    query over the address's recent rows (``ix_outbound_messages_to_addr_created_at``)."""
+    windows = sorted(limits, key=lambda limit: limit[1])
+    dead_since = now - dt.timedelta(days=days)
+    since = {f"since_{n}": now - dt.timedelta(seconds=seconds) for n, (_, seconds) in enumerate(windows)}
+    params: dict[str, object] = {
+        "addr": to_addr.lower(),
+        "dead_since": dead_since,
+        "earliest": min([dead_since, *since.values()]),
+        **since,
+    }
+    found = [int(value) for value in session.execute(_guard_statement(len(windows)), params).one()]
+    if found[0] > 0:
+        return "recipient failed permanently within 60 days"
+    for (count, seconds), existing in zip(windows, found[1:], strict=True):
+        if existing >= count:
+            return f"reply rate-limited: {count} replies in {seconds} s"
+    return None
+
+
+@functools.cache
+def _guard_statement(windows: int) -> sa.Executable:
+    """The guard's query for ``windows`` sliding windows, made once (it runs for every reply)."""
+
+    def counted(*conditions: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+        return sa.func.coalesce(sa.func.sum(sa.case((sa.and_(*conditions), 1), else_=0)), 0)
+
+    columns = [
+        counted(
+            OutboundMessage.status == OutboundStatus.DEAD,
+            OutboundMessage.last_error.like("5%"),
+            OutboundMessage.created_at > sa.bindparam("dead_since"),
+        ),
+        *(
+            counted(
+                OutboundMessage.status.in_(COUNTED_STATUSES),
+                OutboundMessage.created_at > sa.bindparam(f"since_{number}"),
+            )
+            for number in range(windows)
+        ),
+    ]
+    statement: sa.Executable = sa.select(*columns).where(
+        OutboundMessage.to_addr == sa.bindparam("addr"), OutboundMessage.created_at > sa.bindparam("earliest")
+    )
+    return statement

@@ -1,15 +1,18 @@
-"""The worker: claim a stored mail, run the pipeline in one transaction, record what happened.
+"""The worker: claim a batch of stored mail, read it, decide it in one transaction, commit.
 
-A claim is its own short committed transaction (status processing, a lease, attempts + 1), so a
-worker that dies while processing - even a mail that crashes the whole process - leaves the row
-claimable again once the lease runs out, and the attempt has been counted: a mail that keeps
-killing workers is parked as failed after ``worker_max_attempts`` instead of looping forever.
-Processing is a second transaction that only finishes a row the worker still owns. The mail is
-read (parsed and judged, under its reading budget) between the two, outside any transaction: on
-SQLite no slow step holds the write lock, so the ingress keeps answering 250 meanwhile.
+1. Claim (claims.py): up to ``TRIAGE_WORKER_BATCH_SIZE`` rows (fewer when the last mails took
+   long: about ``TRIAGE_WORKER_BATCH_SECONDS`` of work) in one short committed transaction, each
+   with a short lease that a heartbeat renews while the worker holds the batch.
+2. Read: every mail of the batch is parsed and judged (under its reading budget) outside any
+   write transaction: on SQLite no slow step holds the write lock, so the ingress keeps
+   answering 250 meanwhile.
+3. Write: one transaction for the batch, one SAVEPOINT per mail. A mail whose processing fails
+   is rolled back to its savepoint and recorded as failed (or to be retried) in the same
+   transaction; the others are kept. Only rows the worker still owns are finished. One commit.
 
-PostgreSQL: claims use ``FOR UPDATE SKIP LOCKED``, so any number of workers on any number of
-machines share the queue. SQLite: one worker; transactions begin IMMEDIATE.
+Each mail is decided exactly once: its verdict, case, reply and ``done`` status commit together,
+and only while its claim is the worker's own. PostgreSQL: the batch's sender locks are taken up
+front in one order, so two workers never wait on each other in a cycle.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from triage import metrics
 from triage.clock import Clock
@@ -34,21 +38,28 @@ from triage.db.models import InboundMessage, InboundStatus
 from triage.engine.spec import RuleSet
 from triage.errors import ParseFailure
 from triage.tokens import claim_token
-from triage.worker import pipeline
+from triage.worker import claims, pipeline
+from triage.worker.phases import Phases
 
 log = logging.getLogger(__name__)
 
 ERROR_MAX = 2000
+LOST = "claim lost to another worker"
 
 
 @dataclass(frozen=True)
 class ProcessResult:
     inbound_id: int
-    status: InboundStatus  # done, duplicate, failed, or pending (to be retried)
+    status: InboundStatus  # done, duplicate, failed, pending (to be retried), processing (lost)
     decision: str | None
     case_id: int | None
     outbound_id: int | None
     detail: str
+
+
+# What the read step gives the write step per mail: the reading, why it failed, or None when
+# the claim was already lost.
+_Read = pipeline.Reading | Exception | None
 
 
 class Worker:
@@ -61,6 +72,7 @@ class Worker:
         clock: Clock,
         name: str | None = None,
         gate: WriteGate | None = None,
+        phases: Phases | None = None,
     ) -> None:
         self._sessions = sessions
         self._gate = gate
@@ -68,6 +80,8 @@ class Worker:
         self._rules = rules
         self._clock = clock
         self.name = name or f"worker-{claim_token()}"
+        self.phases = phases or Phases()
+        self._seconds_per_mail = 0.0  # a moving average; sizes the next batch
         self._postgres = sessions.kw["bind"].dialect.name == "postgresql"
 
     # -- claiming -----------------------------------------------------------------------------
@@ -79,76 +93,178 @@ class Worker:
         if self._gate is not None:
             self._gate.wait_turn()
 
-    def claim(self, inbound_id: int | None = None) -> int | None:
-        """Claim the oldest claimable row (or that one row) and commit the claim; its id or None.
+    @property
+    def _lease(self) -> dt.timedelta:
+        return dt.timedelta(seconds=self._settings.worker_lease_seconds)
 
-        Claimable: pending, or processing with an expired lease, and not before ``lease_until``
-        (a pending row waiting for its retry carries the time of the retry there).
-        """
+    def claim_batch(self, limit: int | None = None, *, only_id: int | None = None) -> tuple[int, ...]:
+        """Claim a batch (or that one row) and commit the claim; the ids, () when none is claimable."""
         while True:
             self._yield_to_ingress()
-            now = self._clock.now()
+            started = time.perf_counter()
             with self._sessions() as session:
                 self._begin(session)
-                query = (
-                    sa.select(InboundMessage)
-                    .where(
-                        InboundMessage.status.in_((InboundStatus.PENDING, InboundStatus.PROCESSING)),
-                        sa.or_(InboundMessage.lease_until.is_(None), InboundMessage.lease_until <= now),
-                    )
-                    .order_by(InboundMessage.id)
-                    .limit(1)
+                claimed = claims.claim_batch(
+                    session,
+                    worker=self.name,
+                    now=self._clock.now(),
+                    lease_seconds=self._settings.worker_lease_seconds,
+                    max_attempts=self._settings.worker_max_attempts,
+                    limit=max(1, limit or self._batch_limit()),
+                    max_bytes=self._settings.worker_batch_bytes,
+                    postgres=self._postgres,
+                    only_id=only_id,
                 )
-                if inbound_id is not None:
-                    query = query.where(InboundMessage.id == inbound_id)
-                if self._postgres:
-                    query = query.with_for_update(skip_locked=True)
-                row = session.scalars(query).first()
-                if row is None:
-                    return None
-                if row.attempts >= self._settings.worker_max_attempts:
-                    # Claimed that often and never finished: the process died on it each time.
-                    row.status = InboundStatus.FAILED
-                    row.lease_until = None
-                    row.claimed_by = None
-                    row.last_error = (
-                        f"gave up after {row.attempts} attempts: the worker stopped while processing it"
-                    )
-                    session.commit()
-                    metrics.mail_failed(InboundStatus.FAILED.value)
-                    log.error("inbound %s parked as failed after %s attempts", row.id, row.attempts)
-                    if inbound_id is not None:
-                        return None
-                    continue
-                row.status = InboundStatus.PROCESSING
-                row.claimed_by = self.name
-                row.lease_until = now + dt.timedelta(seconds=self._settings.worker_lease_seconds)
-                row.attempts += 1
-                claimed = row.id
                 session.commit()
-                return claimed
+            self.phases.add("write", time.perf_counter() - started)
+            if claimed.ids or not claimed.parked or only_id is not None:
+                return claimed.ids
+
+    def _batch_limit(self) -> int:
+        """``worker_batch_size``, or fewer: what the worker decided in ``worker_batch_seconds``
+        lately (a moving average of the time per mail; unknown at first: the full size)."""
+        size = self._settings.worker_batch_size
+        if self._seconds_per_mail <= 0:
+            return size
+        return max(1, min(size, int(self._settings.worker_batch_seconds / self._seconds_per_mail)))
+
+    def claim(self, inbound_id: int | None = None) -> int | None:
+        """Claim the oldest claimable row (or that one row); its id or None."""
+        ids = self.claim_batch(1, only_id=inbound_id)
+        return ids[0] if ids else None
+
+    def _renew(self, ids: Sequence[int]) -> None:
+        with self._sessions() as session:
+            self._begin(session)
+            held = claims.renew(session, worker=self.name, ids=ids, until=self._clock.now() + self._lease)
+            session.commit()
+        log.debug("%s renewed the lease of %s of %s mails", self.name, held, len(ids))
 
     # -- processing ---------------------------------------------------------------------------
 
     def process(self, inbound_id: int) -> ProcessResult:
-        """Run one claimed row through the pipeline in one transaction and commit it.
+        """Process one claimed row (a batch of one)."""
+        return self.process_batch([inbound_id])[0]
 
-        On an exception the transaction is rolled back (nothing of it remains) and the failure
-        is recorded in a new one: unreadable mail is parked as failed at once; anything else is
-        retried with backoff until ``worker_max_attempts``, then parked.
+    def process_batch(self, ids: Sequence[int]) -> list[ProcessResult]:
+        """Read, then decide and write the claimed rows in one transaction (a savepoint each).
+
+        Unreadable mail is parked as failed at once; a mail whose processing raises is rolled back
+        to its savepoint and retried with backoff until ``worker_max_attempts``, then parked.
+        Should the batch's transaction itself fail, every mail of it is recorded that way.
         """
-        started = metrics.started()
-        try:
-            reading = self._read(inbound_id)
+        if not ids:
+            return []
+        started = time.perf_counter()
+        every = min(self._settings.worker_heartbeat_seconds, self._settings.worker_lease_seconds / 3)
+        with claims.Heartbeat(lambda: self._renew(ids), every, name=f"{self.name}-leases") as heartbeat:
+            readings = self._read_batch(ids)
             self._yield_to_ingress()
-            with self._sessions() as session:
-                self._begin(session)
-                row = session.get(InboundMessage, inbound_id, with_for_update=self._postgres)
+            with heartbeat.paused():
+                try:
+                    results = self._write_batch(ids, readings)
+                except Exception as exc:  # recorded on every row of the batch, and logged
+                    log.exception("%s: a batch of %s failed (%s)", self.name, len(ids), type(exc).__name__)
+                    results = self._record_batch_failure(ids, exc)
+        self.phases.mails += len(ids)
+        per_mail = (time.perf_counter() - started) / len(ids)
+        average = self._seconds_per_mail
+        self._seconds_per_mail = per_mail if average <= 0 else 0.7 * average + 0.3 * per_mail
+        for result in results:
+            outcome = result.decision or result.status.value
+            log.info("inbound %s: %s (%s)", result.inbound_id, outcome, result.detail)
+            _count(result, per_mail)
+        return results
+
+    def _read_batch(self, ids: Sequence[int]) -> dict[int, _Read]:
+        """Read each claimed mail before the write transaction (None: the claim is lost).
+
+        The session only reads (the rows, and the Message-IDs screening asks about): no write
+        lock is taken, so on SQLite (WAL) the ingress and other writers go on meanwhile.
+        """
+        out: dict[int, _Read] = {}
+        with self._sessions() as session:
+            issued = pipeline.issued_checker(session)
+            loaded = session.scalars(sa.select(InboundMessage).where(InboundMessage.id.in_(ids)))
+            rows = {row.id: row for row in loaded}  # at most worker_batch_bytes of mail
+            for inbound_id in ids:
+                row = rows.pop(inbound_id, None)
                 if row is None or row.status is not InboundStatus.PROCESSING or row.claimed_by != self.name:
-                    session.rollback()
-                    return ProcessResult(
-                        inbound_id, InboundStatus.PROCESSING, None, None, None, "claim lost to another worker"
+                    out[inbound_id] = None
+                    continue
+                try:
+                    reading = pipeline.read(
+                        pipeline.bytes_to_parse(row),
+                        envelope_to=pipeline.envelope_recipient(row, self._rules.mailboxes),
+                        settings=self._settings,
+                        rules=self._rules,
+                        today=self._clock.today(),
+                        issued_message_id=issued,
                     )
+                except ParseFailure as exc:
+                    out[inbound_id] = exc
+                except Exception as exc:  # recorded on the row in the write step; logged here
+                    log.exception("inbound %s: reading failed (%s)", inbound_id, type(exc).__name__)
+                    out[inbound_id] = exc
+                else:
+                    self.phases.add("parse", reading.parse_seconds)
+                    self.phases.add("read", reading.judge_seconds)
+                    out[inbound_id] = reading
+                session.expunge(row)  # its bytes are not kept for the rest of the batch
+        return out
+
+    def _write_batch(self, ids: Sequence[int], readings: dict[int, _Read]) -> list[ProcessResult]:
+        results: list[ProcessResult] = []
+        started = time.perf_counter()
+        with self._sessions() as session:
+            self._begin(session)
+            rows = self._owned_rows(session, ids)
+            if self._postgres:
+                pipeline.lock_senders(
+                    session,
+                    [
+                        reading
+                        for inbound_id, reading in readings.items()
+                        if inbound_id in rows and isinstance(reading, pipeline.Reading)
+                    ],
+                )
+            self.phases.add("write", time.perf_counter() - started)
+            for inbound_id in ids:
+                row, reading = rows.get(inbound_id), readings.get(inbound_id)
+                if row is None or reading is None:
+                    results.append(_lost(inbound_id))
+                elif isinstance(reading, Exception):
+                    results.append(self._fail(row, reading, permanent=isinstance(reading, ParseFailure)))
+                else:
+                    results.append(self._decide(session, row, reading))
+            started = time.perf_counter()
+            session.commit()
+        self.phases.add("write", time.perf_counter() - started)
+        return results
+
+    def _owned_rows(self, session: Session, ids: Sequence[int]) -> dict[int, InboundMessage]:
+        """The batch's rows this worker still owns, locked (PostgreSQL) in id order."""
+        query = (
+            sa.select(InboundMessage)
+            .where(InboundMessage.id.in_(ids))
+            .order_by(InboundMessage.id)
+            .options(defer(InboundMessage.raw))  # read already; a bounce's search loads it again
+        )
+        if self._postgres:
+            query = query.with_for_update()
+        return {
+            row.id: row
+            for row in session.scalars(query)
+            if row.status is InboundStatus.PROCESSING and row.claimed_by == self.name
+        }
+
+    def _decide(self, session: Session, row: InboundMessage, reading: pipeline.Reading) -> ProcessResult:
+        """One mail inside its own savepoint: all of it, or (on an error) none of it."""
+        inbound_id = row.id
+        started = time.perf_counter()
+        replying = self.phases.seconds["reply"]
+        try:
+            with session.begin_nested():
                 outcome = pipeline.process(
                     session,
                     row,
@@ -156,89 +272,74 @@ class Worker:
                     rules=self._rules,
                     clock=self._clock,
                     reading=reading,
+                    phases=self.phases,
                 )
                 row.claimed_by = None
                 row.lease_until = None
                 row.last_error = None
-                session.commit()
-            metrics.mail_decided(outcome.decision or outcome.status.value, started)
-        except ParseFailure as exc:
-            return self._record_failure(inbound_id, exc, permanent=True)
-        except Exception as exc:  # recorded on the row and logged; the mail is never dropped
+        except Exception as exc:  # rolled back to the savepoint; recorded on the row and logged
             log.exception("inbound %s: processing failed (%s)", inbound_id, type(exc).__name__)
-            return self._record_failure(inbound_id, exc, permanent=False)
-        log.info("inbound %s: %s (%s)", inbound_id, outcome.decision or outcome.status.value, outcome.detail)
+            return self._fail(row, exc, permanent=False)
+        finally:
+            spent = time.perf_counter() - started - (self.phases.seconds["reply"] - replying)
+            self.phases.add("decide", spent)
         return ProcessResult(
             inbound_id, outcome.status, outcome.decision, outcome.case_id, outcome.outbound_id, outcome.detail
         )
 
-    def _read(self, inbound_id: int) -> pipeline.Reading | None:
-        """Read the claimed row's mail before the write transaction; None when the claim is lost
-        (the write transaction says so).
-
-        The session here only reads (the row, and the Message-IDs screening asks about): no write
-        lock is taken, so on SQLite (WAL) the ingress and other writers go on meanwhile.
-        """
-        with self._sessions() as session:
-            row = session.get(InboundMessage, inbound_id)
-            if row is None or row.status is not InboundStatus.PROCESSING or row.claimed_by != self.name:
-                return None
-            return pipeline.read(
-                pipeline.bytes_to_parse(row),
-                envelope_to=pipeline.envelope_recipient(row, self._rules.mailboxes),
-                settings=self._settings,
-                rules=self._rules,
-                today=self._clock.today(),
-                issued_message_id=pipeline.issued_checker(session),
-            )
-
-    def _record_failure(self, inbound_id: int, exc: Exception, *, permanent: bool) -> ProcessResult:
+    def _fail(self, row: InboundMessage, exc: Exception, *, permanent: bool) -> ProcessResult:
+        """Record a failure on ``row`` (in the batch's transaction): parked, or pending for a retry."""
         error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX]
-        now = self._clock.now()
+        row.last_error = error
+        row.claimed_by = None
+        if permanent or row.attempts >= self._settings.worker_max_attempts:
+            row.status = InboundStatus.FAILED
+            row.lease_until = None
+            log.error("inbound %s parked as failed (%s)", row.id, type(exc).__name__)
+        else:
+            row.status = InboundStatus.PENDING
+            delay = min(3600.0, 10.0 * 2 ** max(0, row.attempts - 1))
+            row.lease_until = self._clock.now() + dt.timedelta(seconds=delay)
+        return ProcessResult(row.id, row.status, None, None, None, error)
+
+    def _record_batch_failure(self, ids: Sequence[int], exc: Exception) -> list[ProcessResult]:
+        """The batch's transaction failed as a whole: record that on each row still ours."""
+        results = []
         with self._sessions() as session:
             self._begin(session)
-            row = session.get(InboundMessage, inbound_id, with_for_update=self._postgres)
-            if row is None or row.claimed_by != self.name:
-                session.rollback()
-                return ProcessResult(inbound_id, InboundStatus.PROCESSING, None, None, None, error)
-            row.last_error = error
-            row.claimed_by = None
-            if permanent or row.attempts >= self._settings.worker_max_attempts:
-                row.status = InboundStatus.FAILED
-                row.lease_until = None
-            else:
-                row.status = InboundStatus.PENDING
-                delay = min(3600.0, 10.0 * 2 ** max(0, row.attempts - 1))
-                row.lease_until = now + dt.timedelta(seconds=delay)
-            status = row.status
+            rows = self._owned_rows(session, ids)
+            for inbound_id in ids:
+                row = rows.get(inbound_id)
+                if row is None:
+                    results.append(_lost(inbound_id))
+                else:
+                    results.append(self._fail(row, exc, permanent=False))
             session.commit()
-        metrics.mail_failed(status.value)
-        if status is InboundStatus.FAILED:
-            log.error("inbound %s parked as failed (%s)", inbound_id, type(exc).__name__)
-        return ProcessResult(inbound_id, status, None, None, None, error)
+        return results
 
     # -- loops --------------------------------------------------------------------------------
 
-    def run_once(self) -> ProcessResult | None:
-        """Claim and process one row; None when nothing is claimable."""
-        claimed = self.claim()
-        return None if claimed is None else self.process(claimed)
+    def run_batch(self) -> list[ProcessResult]:
+        """Claim and process one batch; [] when nothing is claimable."""
+        return self.process_batch(self.claim_batch())
 
     def drain(self, on_result: Callable[[ProcessResult], None] | None = None) -> list[ProcessResult]:
         """Process until nothing is claimable (tests, `triage ingest`)."""
-        results = []
-        while (result := self.run_once()) is not None:
-            results.append(result)
+        results: list[ProcessResult] = []
+        while batch := self.run_batch():
+            results.extend(batch)
             if on_result is not None:
-                on_result(result)
+                for result in batch:
+                    on_result(result)
         return results
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until ``stop`` is set. A database outage is waited out, never fatal."""
+        """Work until ``stop`` is set (the batch in hand is finished). A database outage is waited
+        out, never fatal."""
         log.info("%s started", self.name)
         while not stop.is_set():
             try:
-                result = await asyncio.to_thread(self.run_once)
+                results = await asyncio.to_thread(self.run_batch)
             except SQLAlchemyError as exc:
                 log.warning("%s: database unavailable (%s); retrying", self.name, type(exc).__name__)
                 await _wait(stop, max(self._settings.worker_idle_seconds, 2.0))
@@ -247,9 +348,22 @@ class Worker:
                 log.exception("%s: unexpected error; going on", self.name)
                 await _wait(stop, max(self._settings.worker_idle_seconds, 2.0))
                 continue
-            if result is None:
+            if not results:
                 await _wait(stop, self._settings.worker_idle_seconds)
         log.info("%s stopped", self.name)
+
+
+def _count(result: ProcessResult, seconds: float) -> None:
+    """The metrics of one committed result (a lost claim is another worker's to count)."""
+    if result.status in {InboundStatus.FAILED, InboundStatus.PENDING}:
+        metrics.mail_failed(result.status.value)
+    elif result.status is not InboundStatus.PROCESSING:
+        # the histogram observes the mail's share of its batch
+        metrics.mail_decided(result.decision or result.status.value, time.perf_counter() - seconds)
+
+
+def _lost(inbound_id: int) -> ProcessResult:
+    return ProcessResult(inbound_id, InboundStatus.PROCESSING, None, None, None, LOST)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

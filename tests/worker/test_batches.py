@@ -1,0 +1,194 @@
+"""Batches: a savepoint per mail, claims bounded by count and bytes, leases a live worker renews."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from triage.clock import SystemClock
+from triage.config import Settings
+from triage.db.engine import make_engine, session_factory
+from triage.db.models import Case, InboundMessage, InboundStatus, OutboundMessage
+from triage.engine.loader import load_rules
+from triage.engine.spec import RuleSet
+from triage.ingress.store import InboundStore
+from triage.worker import pipeline
+from triage.worker.loop import Worker
+
+pytestmark = pytest.mark.db
+
+ROOT = Path(__file__).resolve().parents[2]
+MAILBOX = "secure_billing@cc.example.jp"
+
+
+def mail(n: int) -> bytes:
+    head = (
+        f"From: u{n}@example.jp\nTo: {MAILBOX}\nSubject: login\nMessage-ID: <b{n}@example.jp>\n"
+        "MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n"
+    )
+    body = f"ログインID:user_{n}\nメールアドレス:u{n}@example.jp\n電話番号:090-0000-{n:04d}\n"
+    return (head + "\n" + body).replace("\n", "\r\n").encode("utf-8")
+
+
+@pytest.fixture(scope="module")
+def rules() -> RuleSet:
+    return load_rules(ROOT / "rules", ROOT / "replies")
+
+
+@pytest.fixture
+def sessions(migrated_db_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(migrated_db_url)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+def store(sessions: sessionmaker[Session], count: int) -> list[int]:
+    inbound = InboundStore(sessions)
+    return [
+        inbound.insert(mail(n), f"u{n}@example.jp", [MAILBOX], "127.0.0.1", "client.test", False)
+        for n in range(count)
+    ]
+
+
+def settings(url: str, **changes: Any) -> Settings:
+    return Settings(database_url=url, reply_rate_limits=((1000, 600),), **changes)
+
+
+def test_one_failing_mail_rolls_back_to_its_savepoint_and_the_batch_keeps_the_others(
+    sessions: sessionmaker[Session], migrated_db_url: str, rules: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = store(sessions, 5)
+    bad = ids[2]
+    real = pipeline._into_case
+
+    def into_case_then_fail(session: Session, row: InboundMessage, *args: Any, **kwargs: Any) -> Any:
+        outcome = real(session, row, *args, **kwargs)  # the case and its reply are written ...
+        if row.id == bad:
+            session.flush()
+            raise RuntimeError("a bug met while deciding this one mail")  # ... then this fails
+        return outcome
+
+    monkeypatch.setattr(pipeline, "_into_case", into_case_then_fail)
+    worker = Worker(sessions, settings(migrated_db_url), rules, clock=SystemClock(), name="w1")
+    claimed = worker.claim_batch()
+    assert claimed == tuple(ids)  # one batch, one transaction
+    results = {result.inbound_id: result for result in worker.process_batch(claimed)}
+
+    assert results[bad].status is InboundStatus.PENDING  # retried later, with backoff
+    assert "RuntimeError" in results[bad].detail
+    assert {results[i].status for i in ids if i != bad} == {InboundStatus.DONE}
+    with sessions() as session:
+        row = session.get(InboundMessage, bad)
+        assert row is not None
+        assert (row.status, row.case_id, row.claimed_by) == (InboundStatus.PENDING, None, None)
+        assert row.last_error is not None and "RuntimeError" in row.last_error
+        assert row.lease_until is not None  # not before the retry time
+        assert session.scalar(sa.select(sa.func.count()).select_from(Case)) == 4  # none for it
+        assert (
+            session.scalar(
+                sa.select(sa.func.count())
+                .select_from(OutboundMessage)
+                .where(OutboundMessage.inbound_id == bad)
+            )
+            == 0
+        )
+        cased = session.scalars(sa.select(InboundMessage.case_id).where(InboundMessage.id != bad)).all()
+        assert None not in cased
+
+
+def test_a_claim_takes_a_batch_bounded_by_count_and_by_bytes(
+    sessions: sessionmaker[Session], migrated_db_url: str, rules: RuleSet
+) -> None:
+    ids = store(sessions, 7)
+    size = len(mail(0))
+    worker = Worker(
+        sessions,
+        settings(migrated_db_url, worker_batch_size=3, worker_batch_bytes=2 * size + size // 2),
+        rules,
+        clock=SystemClock(),
+        name="w1",
+    )
+    assert worker.claim_batch() == tuple(ids[:2])  # the bytes limit (at least one mail always)
+    assert worker.claim_batch(limit=3) == tuple(ids[2:4])
+    small = Worker(sessions, settings(migrated_db_url, worker_batch_size=3), rules, clock=SystemClock())
+    assert small.claim_batch() == tuple(ids[4:7])  # the count limit
+    assert small.claim_batch() == ()
+    with sessions() as session:
+        owners = session.execute(
+            sa.select(InboundMessage.claimed_by, sa.func.count()).group_by(InboundMessage.claimed_by)
+        ).all()
+    assert sorted(count for _, count in owners) == [3, 4]
+
+
+def test_a_live_worker_renews_its_leases_so_a_slow_batch_is_not_taken_from_it(
+    sessions: sessionmaker[Session], migrated_db_url: str, rules: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = store(sessions, 4)
+    config = settings(migrated_db_url, worker_lease_seconds=1, worker_heartbeat_seconds=0.2)
+    slow = Worker(sessions, config, rules, clock=SystemClock(), name="slow")
+    other = Worker(sessions, config, rules, clock=SystemClock(), name="other")
+    real_read = pipeline.read
+
+    def read_slowly(*args: Any, **kwargs: Any) -> pipeline.Reading:
+        time.sleep(0.6)  # four mails: 2.4 s, more than twice the lease
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "read", read_slowly)
+    claimed = slow.claim_batch()
+    assert claimed == tuple(ids)
+    first_lease = _leases(sessions, ids)
+    results: list[Any] = []
+    working = threading.Thread(target=lambda: results.extend(slow.process_batch(claimed)))
+    working.start()
+    taken: list[int] = []
+    while working.is_alive():
+        taken += other.claim_batch()  # would succeed on any mail whose lease ran out
+        time.sleep(0.1)
+    working.join()
+    assert taken == []
+    assert [result.status for result in results] == [InboundStatus.DONE] * 4
+    assert max(first_lease.values()) < dt.datetime.now(dt.UTC)  # the first lease alone ran out
+
+
+def _leases(sessions: sessionmaker[Session], ids: list[int]) -> dict[int, dt.datetime]:
+    with sessions() as session:
+        rows = session.execute(
+            sa.select(InboundMessage.id, InboundMessage.lease_until).where(InboundMessage.id.in_(ids))
+        ).all()
+    return {row_id: lease for row_id, lease in rows if lease is not None}
+
+
+def test_without_its_heartbeat_a_claim_runs_out_after_the_short_lease(
+    sessions: sessionmaker[Session], migrated_db_url: str, rules: RuleSet
+) -> None:
+    [inbound_id] = store(sessions, 1)
+    config = settings(migrated_db_url, worker_lease_seconds=1)
+    dead = Worker(sessions, config, rules, clock=SystemClock(), name="dead")
+    assert dead.claim_batch() == (inbound_id,)  # ... and the process dies: nothing renews it
+    heir = Worker(sessions, config, rules, clock=SystemClock(), name="heir")
+    assert heir.claim_batch() == ()
+    time.sleep(1.2)
+    assert heir.claim_batch() == (inbound_id,)
+    assert dead.process(inbound_id).detail == "claim lost to another worker"
+    [result] = heir.process_batch([inbound_id])
+    assert result.status is InboundStatus.DONE
+
+
+def test_a_slow_worker_takes_smaller_batches(
+    sessions: sessionmaker[Session], migrated_db_url: str, rules: RuleSet
+) -> None:
+    ids = store(sessions, 6)
+    # Any real mail takes longer than a microsecond: after the first batch, one mail at a time.
+    config = settings(migrated_db_url, worker_batch_size=3, worker_batch_seconds=0.000001)
+    worker = Worker(sessions, config, rules, clock=SystemClock(), name="w1")
+    first = worker.run_batch()
+    assert [result.inbound_id for result in first] == ids[:3]
+    assert worker.claim_batch() == (ids[3],)
