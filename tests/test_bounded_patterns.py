@@ -390,7 +390,9 @@ def _pattern_names() -> list[str]:
     _read_everything()  # compiles the patterns built on first use
     names = [pattern.name for pattern in textmatch._COMPILED.values()]
     names += [pattern.name for pattern in textmatch._COMPILED_BYTES.values()]
-    return sorted(name for name in set(names) if not name.startswith("probe"))
+    # "web.*" patterns check staff input in the web UI: bounded like every other, but never on the
+    # way of a mail's read (whether they are compiled here depends on which modules were imported).
+    return sorted(name for name in set(names) if not name.startswith(("probe", "web.")))
 
 
 @pytest.mark.parametrize("name", _pattern_names())
