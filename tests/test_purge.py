@@ -64,10 +64,14 @@ def stored_bytes(url: str) -> bytes:
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
+            # Sorted: PostgreSQL returns rows in no fixed order (a rewritten row moves on disk).
             return b"\n".join(
-                _as_bytes(cell)
-                for table in sa.inspect(engine).get_table_names()
-                for row in connection.exec_driver_sql(f'SELECT * FROM "{table}"')
+                cell
+                for table in sorted(sa.inspect(engine).get_table_names())
+                for row in sorted(
+                    tuple(_as_bytes(cell) for cell in row)
+                    for row in connection.exec_driver_sql(f'SELECT * FROM "{table}"')
+                )
                 for cell in row
             )
     finally:
