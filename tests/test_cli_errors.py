@@ -126,6 +126,7 @@ def test_a_closed_pipe_stops_quietly(tmp_path: Path, buffered: bool) -> None:
         ["outbox", "list", "--json"],
         ["case", "show", "1"],
         ["inbound", "retry", "1"],
+        ["staff", "list"],
     ],
 )
 def test_a_database_command_without_a_database_creates_none(tmp_path: Path, command: list[str]) -> None:

@@ -51,13 +51,21 @@ def _read_password() -> str | None:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-def run_in_transaction(settings: Settings, work: Callable[[Session, dt.datetime], int]) -> int:
-    """``work`` in one write transaction, committed when it returns 0."""
+def run_in_transaction(
+    settings: Settings, work: Callable[[Session, dt.datetime], int], *, read_only: bool = False
+) -> int:
+    """``work`` in one write transaction, committed when it returns 0. ``read_only``: the database
+    must already exist at the latest migration (it is never created or upgraded) and no write
+    lock is taken."""
     from triage.clock import SystemClock  # noqa: PLC0415 - the database layer only when used
     from triage.db.engine import SQLITE_BEGIN, make_engine, session_factory  # noqa: PLC0415
     from triage.db.migrate import upgrade  # noqa: PLC0415
+    from triage.dbstatus import require_migrated  # noqa: PLC0415
 
-    upgrade(settings.database_url)
+    if read_only:
+        require_migrated(settings.database_url)
+    else:
+        upgrade(settings.database_url)
     engine = make_engine(
         settings.database_url,
         sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
@@ -65,7 +73,8 @@ def run_in_transaction(settings: Settings, work: Callable[[Session, dt.datetime]
     )
     try:
         with session_factory(engine)() as session:
-            session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+            if not read_only:
+                session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
             code = work(session, SystemClock().now())
             if code == EXIT_OK:
                 session.commit()
@@ -131,7 +140,7 @@ def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> int:
                 )
         return EXIT_OK
 
-    return run_in_transaction(settings, work)
+    return run_in_transaction(settings, work, read_only=True)
 
 
 def cmd_staff_disable(args: argparse.Namespace, settings: Settings) -> int:
