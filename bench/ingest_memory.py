@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from netkit import free_port, wait_listening
 
 from triage.config import PROJECT_ROOT
 from triage.db.engine import make_engine
@@ -37,23 +38,6 @@ from triage.db.models import InboundMessage
 MAILBOX = "secure_billing"
 RCPT = "secure_billing@cc.example.jp"
 TARGET_MIB = 300
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_listening(port: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise SystemExit(f"nothing listens on port {port} after {timeout} s")
 
 
 def rss_kib(pid: int, field: str) -> int:

@@ -34,7 +34,6 @@ import random
 import shutil
 import signal
 import smtplib
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,6 +48,7 @@ from email.header import Header
 from pathlib import Path
 
 import sqlalchemy as sa
+from netkit import free_port, peak_rss_kib, wait_listening
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
@@ -178,31 +178,6 @@ def renewal_day(count: int, seed: int = 20261207) -> list[Mail]:
 # -- processes -------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_listening(port: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise SystemExit(f"nothing listens on port {port} after {timeout} s")
-
-
-def peak_rss_mib(pid: int) -> float:
-    with suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 @dataclass
 class Role:
     name: str
@@ -221,7 +196,7 @@ class Role:
         }
 
     def sample_rss(self) -> None:
-        self.peak_mib = max(self.peak_mib, peak_rss_mib(self.process.pid))
+        self.peak_mib = max(self.peak_mib, peak_rss_kib(self.process.pid) / 1024)
 
 
 @dataclass

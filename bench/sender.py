@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from netkit import free_port
 
 from triage.clock import SystemClock
 from triage.config import Settings
@@ -35,13 +36,6 @@ from triage.outbound.render import RenderedReply
 from triage.outbound.sender import Sender, SmtpTransport
 
 CARRIERS = ("docomo.ne.jp", "ezweb.ne.jp", "icloud.com", "gmail.com", "softbank.ne.jp", "yahoo.co.jp")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def start_sink(port: int) -> subprocess.Popen[bytes]:
