@@ -32,6 +32,7 @@ from triage.engine.spec import RuleSet
 from triage.ingress.store import InboundStore
 from triage.outbound.render import field_label
 from triage.parsing.mime import parse_mail
+from triage.worker import pipeline
 from triage.worker.loop import ProcessResult, Worker
 
 pytestmark = pytest.mark.db
@@ -447,3 +448,14 @@ def test_a_bounce_of_our_reply_is_ignored_and_recorded_on_the_case(desk: Desk) -
         assert bounced.status is OutboundStatus.DEAD  # 5.x.x: further replies suppressed for 60 days
         assert bounced.last_error == "5.1.1 bounced after delivery"
         assert session.scalar(sa.select(sa.func.count()).select_from(OutboundMessage)) == 1
+
+
+def test_a_mail_carrying_the_message_id_of_a_reply_we_sent_is_ours_coming_back(desk: Desk) -> None:
+    first = desk.run(mail(NO_PHONE, message_id="m1@example.jp"))
+    assert first.case_id is not None
+    (reply,) = replies(desk, first.case_id)
+    assert reply.message_id.startswith(pipeline.OUR_ID_PREFIX)  # the check's cheap first step
+    looped = desk.run(mail(NO_PHONE, message_id=reply.message_id, subject="Re: ログインできません"))
+    assert looped.decision == "ignored"
+    look_alike = desk.run(mail(NO_PHONE, message_id="r.1.notours@example.jp", sender="hana@example.jp"))
+    assert look_alike.decision == "needs_info"  # the prefix alone proves nothing: the row decides

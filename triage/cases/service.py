@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from triage.db.ids import next_id
 from triage.db.models import Case, CaseEvent, CaseStatus, CaseValue, InboundMessage
 from triage.decide import Decision
 from triage.engine.extract import Extraction, Found, Invalid
@@ -58,12 +60,31 @@ def _candidate_reference() -> str:
 
 
 def new_reference(session: Session) -> str:
-    """A reference no case has yet (32^6 ≈ 10^9 values; a clash is retried)."""
+    """A reference no case has yet (32^6 ≈ 10^9 values; a clash is retried).
+
+    Candidates are checked a block at a time, in one query, and kept for the rest of the
+    transaction (another writer taking one of them before this commit would make the commit fail
+    on the unique index, and the batch be retried: about one chance in 10^9 per case).
+    """
+    transaction = session.get_transaction()
+    pool = session.info.get(_REFERENCES)
+    if not isinstance(pool, _ReferencePool) or pool.transaction is not transaction:
+        pool = session.info[_REFERENCES] = _ReferencePool(transaction)
     for _ in range(20):
-        candidate = _candidate_reference()
-        if session.scalar(_REFERENCE_TAKEN, {"reference": candidate}) is None:
-            return candidate
+        if pool.free:
+            return pool.free.pop()
+        candidates = {_candidate_reference() for _ in range(_REFERENCE_BLOCK)} - pool.given
+        taken = set(session.scalars(_REFERENCES_TAKEN, {"references": sorted(candidates)}))
+        pool.free = sorted(candidates - taken)
+        pool.given |= candidates
     raise RuntimeError("could not find an unused case reference in 20 tries")
+
+
+@dataclass
+class _ReferencePool:
+    transaction: object
+    free: list[str] = field(default_factory=list)
+    given: set[str] = field(default_factory=set)  # checked in this transaction (handed out or taken)
 
 
 def add_event(
@@ -78,6 +99,7 @@ def add_event(
 ) -> CaseEvent:
     """Append to the case's history. ``detail`` holds names and reasons, never values."""
     event = CaseEvent(
+        id=next_id(session, CaseEvent),  # None: the flush gives it
         case_id=case_id,
         at=now,
         kind=kind,
@@ -101,6 +123,7 @@ def open_case(
 ) -> Case:
     """A new case for ``inbound``, with no values yet (see :func:`merge_values`) and no verdict."""
     case = Case(
+        id=next_id(session, Case, early=True),  # None: the flush gives it
         reference=new_reference(session),
         mailbox=mailbox,
         status=CaseStatus.NEEDS_INFO,
@@ -114,7 +137,8 @@ def open_case(
         parent_id=parent.id if parent is not None else None,
     )
     session.add(case)
-    session.flush()
+    if case.id is None:
+        session.flush()
     inbound.case_id = case.id
     add_event(
         session,
@@ -127,7 +151,11 @@ def open_case(
     return case
 
 
-_REFERENCE_TAKEN = sa.select(Case.id).where(Case.reference == sa.bindparam("reference"))
+_REFERENCES_TAKEN = sa.select(Case.reference).where(
+    Case.reference.in_(sa.bindparam("references", expanding=True))
+)
+_REFERENCES = "triage.case_references"  # session.info key
+_REFERENCE_BLOCK = 16
 _CURRENT_VALUES = (
     sa.select(CaseValue)
     .where(CaseValue.case_id == sa.bindparam("case_id"), CaseValue.current.is_(True))
@@ -144,6 +172,9 @@ class MergeResult:
     added: tuple[str, ...]  # fields that had no valid value and now have one
     changed: tuple[str, ...]  # single-valued fields whose value was replaced
     invalid: tuple[str, ...]  # fields the mail gave only invalid values for
+    # The values the case holds after the merge, oldest first (what merged_extraction would read
+    # back once they are written): the verdict is made again from these, with no query.
+    current: tuple[CaseValue, ...] = ()
 
 
 def merge_values(
@@ -172,6 +203,12 @@ def merge_values(
 
     added: list[str] = []
     changed: list[str] = []
+    made: list[CaseValue] = []
+
+    def keep(row: CaseValue) -> None:
+        session.add(row)
+        made.append(row)
+
     for field_name, items in extraction.found.items():
         if not items:
             continue
@@ -184,7 +221,7 @@ def merge_values(
         if is_list:
             for item in items:
                 if item.value not in held_values:
-                    session.add(_value_row(case, item, inbound, now))
+                    keep(_value_row(session, case, item, inbound, now))
                     held_values.append(item.value)
             continue
         item = items[0]
@@ -195,18 +232,22 @@ def merge_values(
             for row in held:
                 row.current = False
                 row.superseded_by = inbound.id
-        session.add(_value_row(case, item, inbound, now))
+        keep(_value_row(session, case, item, inbound, now))
 
     only_invalid: list[str] = []
     for bad in extraction.invalid:
-        session.add(_invalid_row(case, bad, inbound, now))
+        keep(_invalid_row(session, case, bad, inbound, now))
         if bad.field not in extraction.found and bad.field not in only_invalid:
             only_invalid.append(bad.field)
-    return MergeResult(tuple(sorted(added)), tuple(sorted(changed)), tuple(sorted(only_invalid)))
+    after = tuple(row for row in [*current, *made] if row.current)
+    return MergeResult(tuple(sorted(added)), tuple(sorted(changed)), tuple(sorted(only_invalid)), after)
 
 
-def _value_row(case: Case, item: Found, inbound: InboundMessage, now: dt.datetime) -> CaseValue:
+def _value_row(
+    session: Session, case: Case, item: Found, inbound: InboundMessage, now: dt.datetime
+) -> CaseValue:
     return CaseValue(
+        id=next_id(session, CaseValue),
         case_id=case.id,
         field=item.field,
         value=item.value,
@@ -224,8 +265,11 @@ def _value_row(case: Case, item: Found, inbound: InboundMessage, now: dt.datetim
     )
 
 
-def _invalid_row(case: Case, bad: Invalid, inbound: InboundMessage, now: dt.datetime) -> CaseValue:
+def _invalid_row(
+    session: Session, case: Case, bad: Invalid, inbound: InboundMessage, now: dt.datetime
+) -> CaseValue:
     return CaseValue(
+        id=next_id(session, CaseValue),
         case_id=case.id,
         field=bad.field,
         value=None,
@@ -265,8 +309,13 @@ def merged_extraction(session: Session, case: Case) -> Extraction:
     Each value's spans index the text of the mail that gave it (its row's ``inbound_id``), not one
     common text; rows older than revision 0003 have none.
     """
+    return extraction_of(_current_values(session, case.id))
+
+
+def extraction_of(rows: Iterable[CaseValue]) -> Extraction:
+    """Current value rows (oldest first) as one :class:`Extraction`."""
     merged = Extraction()
-    for row in _current_values(session, case.id):
+    for row in rows:
         spans = _spans_back(row.spans)
         if row.valid:
             value = row.value if isinstance(row.value, (str, int)) else str(row.value)

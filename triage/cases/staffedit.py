@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from triage.cases.service import add_event, merged_extraction, status_for
 from triage.config import Settings
+from triage.db.ids import next_id
 from triage.db.models import Case, CaseStatus, CaseValue, InboundMessage, OutboundMessage
 from triage.db.staff import CaseClaim, StaffValue
 from triage.decide import Facts, decide, reason
@@ -100,6 +101,7 @@ def correct_field(
     values = value if isinstance(value, list) and definition.is_list else [value]
     for item in values:
         row = CaseValue(
+            id=next_id(session, CaseValue),  # as every new value row's (triage/db/ids.py)
             case_id=case.id,
             field=field,
             value=item,

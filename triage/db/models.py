@@ -10,7 +10,7 @@ import datetime as dt
 import enum
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from triage.crypto import EncryptedBytes, EncryptedJSON, EncryptedText
 from triage.db.base import Base
@@ -86,6 +86,10 @@ class InboundMessage(Base):
     # Screening notes, weak signals, From/envelope differences: short strings for staff.
     notes: Mapped[list[str]] = mapped_column(sa.JSON, default=list, server_default="[]")
     case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="SET NULL"), index=True)
+    # Many-to-one links never loaded (lazy="raise"): they only tell the unit of work to write the
+    # row they point at first, so a case, its reply and its history go out in one flush with ids
+    # known up front (triage/db/ids.py).
+    case: Mapped[Case | None] = relationship(lazy="raise", foreign_keys=[case_id])
 
     def __repr__(self) -> str:  # no addresses, no body: reprs end up in logs
         return f"<InboundMessage id={self.id} status={self.status} size={self.size}>"
@@ -153,6 +157,7 @@ class CaseValue(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"))
+    case: Mapped[Case] = relationship(lazy="raise", foreign_keys=[case_id])  # see InboundMessage.case
     field: Mapped[str] = mapped_column(sa.String(64))
     # The normal form (str, int, ...); None for an invalid value.
     value: Mapped[object | None] = mapped_column(EncryptedJSON("case_values.value"))
@@ -195,6 +200,8 @@ class CaseEvent(Base):
         sa.ForeignKey("outbound_messages.id", ondelete="SET NULL")
     )
     detail: Mapped[dict[str, object]] = mapped_column(sa.JSON, default=dict)
+    case: Mapped[Case] = relationship(lazy="raise", foreign_keys=[case_id])  # see InboundMessage.case
+    outbound: Mapped[OutboundMessage | None] = relationship(lazy="raise", foreign_keys=[outbound_id])
 
 
 class OutboundStatus(enum.Enum):
@@ -225,6 +232,7 @@ class OutboundMessage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="SET NULL"), index=True)
     inbound_id: Mapped[int | None] = mapped_column(sa.ForeignKey("inbound_messages.id", ondelete="SET NULL"))
+    case: Mapped[Case | None] = relationship(lazy="raise", foreign_keys=[case_id])  # see InboundMessage.case
     template: Mapped[str] = mapped_column(sa.String(32))
     language: Mapped[str] = mapped_column(sa.String(8))
     to_addr: Mapped[str] = mapped_column(sa.String(320))  # lower-cased; the one recipient

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from triage import metrics
 from triage.cases.service import add_event
 from triage.config import Settings
+from triage.db.ids import next_id
 from triage.db.models import OutboundMessage, OutboundStatus
 from triage.errors import ComposeError
 from triage.outbound.compose import compose, new_message_id
@@ -53,6 +54,7 @@ def enqueue_reply(
     to_addr = reply.to.lower()
     reason = _guard(session, to_addr, settings, now)
     row = OutboundMessage(
+        id=next_id(session, OutboundMessage, early=True),  # None: the flush gives it
         case_id=case_id,
         inbound_id=inbound_id,
         template=reply.template,
@@ -71,7 +73,8 @@ def enqueue_reply(
         give_up_at=now + dt.timedelta(seconds=settings.sender_give_up_seconds),
     )
     session.add(row)
-    session.flush()
+    if row.id is None:
+        session.flush()  # the id could not be known up front
     try:
         row.message_id = new_message_id(row.id, settings.our_domain)
         row.raw = compose(

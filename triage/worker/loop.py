@@ -214,6 +214,23 @@ class Worker:
         return out
 
     def _write_batch(self, ids: Sequence[int], readings: dict[int, _Read]) -> list[ProcessResult]:
+        """Write the batch in one transaction. First without savepoints (two statements and a
+        flush per mail saved); should one mail fail, that transaction is rolled back whole and
+        the batch written again with a savepoint per mail, so the failure is that mail's alone."""
+        try:
+            return self._write_batch_once(ids, readings, isolated=False)
+        except _MailFailed as failed:
+            log.info(
+                "%s: inbound %s failed (%s); writing its batch again mail by mail",
+                self.name,
+                failed.inbound_id,
+                type(failed.__cause__).__name__,
+            )
+            return self._write_batch_once(ids, readings, isolated=True)
+
+    def _write_batch_once(
+        self, ids: Sequence[int], readings: dict[int, _Read], *, isolated: bool
+    ) -> list[ProcessResult]:
         results: list[ProcessResult] = []
         started = time.perf_counter()
         with self._sessions() as session:
@@ -228,6 +245,8 @@ class Worker:
                         if inbound_id in rows and isinstance(reading, pipeline.Reading)
                     ],
                 )
+            window = self._settings.duplicate_window_days
+            copies = pipeline.EarlierCopies(session, list(rows.values()), window)
             self.phases.add("write", time.perf_counter() - started)
             for inbound_id in ids:
                 row, reading = rows.get(inbound_id), readings.get(inbound_id)
@@ -236,7 +255,7 @@ class Worker:
                 elif isinstance(reading, Exception):
                     results.append(self._fail(row, reading, permanent=isinstance(reading, ParseFailure)))
                 else:
-                    results.append(self._decide(session, row, reading))
+                    results.append(self._decide(session, row, reading, copies, isolated=isolated))
             started = time.perf_counter()
             session.commit()
         self.phases.add("write", time.perf_counter() - started)
@@ -258,13 +277,27 @@ class Worker:
             if row.status is InboundStatus.PROCESSING and row.claimed_by == self.name
         }
 
-    def _decide(self, session: Session, row: InboundMessage, reading: pipeline.Reading) -> ProcessResult:
-        """One mail inside its own savepoint: all of it, or (on an error) none of it."""
+    def _decide(
+        self,
+        session: Session,
+        row: InboundMessage,
+        reading: pipeline.Reading,
+        copies: pipeline.EarlierCopies,
+        *,
+        isolated: bool,
+    ) -> ProcessResult:
+        """One mail: written and flushed (so the next mail's queries see it); ``isolated``: inside
+        its own savepoint, all of it or (on an error) none of it; otherwise an error is
+        :class:`_MailFailed`, for the whole batch to be written again isolated."""
         inbound_id = row.id
         started = time.perf_counter()
         replying = self.phases.seconds["reply"]
         try:
-            with session.begin_nested():
+            with session.begin_nested() if isolated else contextlib.nullcontext():
+                # set first, so the row's one UPDATE carries them with the verdict
+                row.claimed_by = None
+                row.lease_until = None
+                row.last_error = None
                 outcome = pipeline.process(
                     session,
                     row,
@@ -273,11 +306,12 @@ class Worker:
                     clock=self._clock,
                     reading=reading,
                     phases=self.phases,
+                    copies=copies,
                 )
-                row.claimed_by = None
-                row.lease_until = None
-                row.last_error = None
+                session.flush()
         except Exception as exc:  # rolled back to the savepoint; recorded on the row and logged
+            if not isolated:
+                raise _MailFailed(inbound_id) from exc
             log.exception("inbound %s: processing failed (%s)", inbound_id, type(exc).__name__)
             return self._fail(row, exc, permanent=False)
         finally:
@@ -351,6 +385,14 @@ class Worker:
             if not results:
                 await _wait(stop, self._settings.worker_idle_seconds)
         log.info("%s stopped", self.name)
+
+
+class _MailFailed(Exception):
+    """A mail of a batch written without savepoints failed (its error is the cause)."""
+
+    def __init__(self, inbound_id: int) -> None:
+        super().__init__(f"inbound {inbound_id} failed")
+        self.inbound_id = inbound_id
 
 
 def _count(result: ProcessResult, seconds: float) -> None:

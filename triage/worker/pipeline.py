@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from triage import textmatch
 from triage.authenticity.marks import mail_notes as authenticity_notes
 from triage.cases import followup
-from triage.cases.service import add_event, merge_values, merged_extraction, open_case, record_verdict
+from triage.cases.service import add_event, extraction_of, merge_values, open_case, record_verdict
 from triage.clock import Clock
 from triage.config import Settings
 from triage.db.models import (
@@ -56,17 +56,24 @@ _DSN_STATUS = textmatch.compile_bytes(
     rb"(?im)^status:\s*([245]\.[0-9]{1,3}\.[0-9]{1,3})|\b([45]\.[0-9]\.[0-9]{1,3})\b",
     name="pipeline.dsn-status",
 )
+#: How every Message-ID we issue begins (``r.{outbox id}.{random}@{our domain}``).
+OUR_ID_PREFIX = "r."
 MAKES_CASE = (Decision.NEEDS_INFO, Decision.ICLOUD_REJECTED, Decision.QUEUED)
 # Statements run for every mail, made once (building and keying a statement costs about as much
 # as running it on SQLite).
 _ISSUED = (
     sa.select(OutboundMessage.id).where(OutboundMessage.message_id == sa.bindparam("message_id")).limit(1)
 )
-_EARLIER_COPIES = (
-    sa.select(InboundMessage.id, InboundMessage.mail_from, InboundMessage.rcpt_tos)
+_COPIES = (
+    sa.select(
+        InboundMessage.id,
+        InboundMessage.sha256,
+        InboundMessage.received_at,
+        InboundMessage.mail_from,
+        InboundMessage.rcpt_tos,
+    )
     .where(
-        InboundMessage.sha256 == sa.bindparam("sha256"),
-        InboundMessage.id < sa.bindparam("id"),
+        InboundMessage.sha256.in_(sa.bindparam("hashes", expanding=True)),
         InboundMessage.received_at >= sa.bindparam("since"),
     )
     .order_by(InboundMessage.id)
@@ -137,26 +144,40 @@ def issued_checker(session: Session) -> Callable[[str], bool]:
 
     def issued(message_id: str) -> bool:
         cleaned = followup.clean_message_id(message_id)
-        if cleaned is None:
-            return False
+        if cleaned is None or cleaned[:2].lower() != OUR_ID_PREFIX:
+            return False  # every Message-ID we issue begins so (compose.new_message_id): no query
         return session.scalar(_ISSUED, {"message_id": cleaned}) is not None
 
     return issued
 
 
-def find_transport_duplicate(session: Session, row: InboundMessage, window_days: int) -> int | None:
-    """The earliest earlier row with the same bytes and envelope within the window (ingress.md §5).
+class EarlierCopies:
+    """Transport duplicates (ingress.md §5): the rows that share bytes with a batch's mails,
+    fetched in one query for the whole batch (its own rows among them: a copy earlier in the
+    batch counts). "Earlier" means a smaller id, so of two copies the first one stored is always
+    the one that is processed, whichever worker sees which copy first."""
 
-    "Earlier" means a smaller id, so of two copies the first one stored is always the one that
-    is processed, whichever worker sees which copy first.
-    """
-    since = row.received_at - dt.timedelta(days=window_days)
-    candidates = session.execute(_EARLIER_COPIES, {"sha256": row.sha256, "id": row.id, "since": since})
-    key = row.envelope_key()
-    for candidate_id, mail_from, rcpt_tos in candidates:
-        if (mail_from, tuple(sorted(rcpt_tos))) == key:
-            return int(candidate_id)
-    return None
+    def __init__(self, session: Session, rows: Sequence[InboundMessage], window_days: int) -> None:
+        self._window = dt.timedelta(days=window_days)
+        self._by_hash: dict[str, list[tuple[int, dt.datetime, str, tuple[str, ...]]]] = {}
+        if not rows:
+            return
+        since = min(row.received_at for row in rows) - self._window
+        found = session.execute(_COPIES, {"hashes": sorted({row.sha256 for row in rows}), "since": since})
+        for copy_id, sha256, received_at, mail_from, rcpt_tos in found:
+            copies = self._by_hash.setdefault(sha256, [])
+            copies.append((int(copy_id), received_at, mail_from, tuple(sorted(rcpt_tos))))
+
+    def of(self, row: InboundMessage) -> int | None:
+        """The earliest copy of ``row`` stored before it within the window, or None."""
+        since = row.received_at - self._window
+        key = row.envelope_key()
+        for copy_id, received_at, mail_from, rcpt_tos in self._by_hash.get(row.sha256, ()):
+            if copy_id >= row.id:
+                break
+            if received_at >= since and (mail_from, rcpt_tos) == key:
+                return copy_id
+        return None
 
 
 def bytes_to_parse(row: InboundMessage) -> bytes:
@@ -189,6 +210,7 @@ def process(
     clock: Clock,
     reading: Reading | None = None,
     phases: Phases | None = None,
+    copies: EarlierCopies | None = None,
 ) -> Outcome:
     """Run ``row`` through the pipeline, with its `reading` when it was read beforehand (else it
     is read here). Raises ParseFailure for mail whose structure is unreadable. ``phases`` counts
@@ -201,7 +223,14 @@ def process(
     """
     with session.no_autoflush:
         return _process(
-            session, row, settings=settings, rules=rules, clock=clock, reading=reading, phases=phases
+            session,
+            row,
+            settings=settings,
+            rules=rules,
+            clock=clock,
+            reading=reading,
+            phases=phases,
+            copies=copies or EarlierCopies(session, [row], settings.duplicate_window_days),
         )
 
 
@@ -214,9 +243,10 @@ def _process(
     clock: Clock,
     reading: Reading | None,
     phases: Phases | None,
+    copies: EarlierCopies,
 ) -> Outcome:
     now = clock.now()
-    duplicate_of = find_transport_duplicate(session, row, settings.duplicate_window_days)
+    duplicate_of = copies.of(row)
     if duplicate_of is not None:
         row.status = InboundStatus.DUPLICATE
         row.duplicate_of = duplicate_of
@@ -466,7 +496,7 @@ def _into_case(
         notes["from_other_sender"] = True
     add_event(session, case.id, "followup", now, inbound_id=row.id, detail=notes)
 
-    again = _decide_again(session, case, mail, verdict, settings=settings, rules=rules)
+    again = _decide_again(case, mail, verdict, extraction_of(merged.current), settings=settings, rules=rules)
     record_verdict(session, case, again, inbound_id=row.id, now=now)
     row.decision = again.decision.value
     row.reason = again.reason
@@ -515,18 +545,16 @@ def _without_our_lines(
 
 
 def _decide_again(
-    session: Session,
     case: Case,
     mail: ParsedMail,
     verdict: Verdict,
+    merged: Extraction,
     *,
     settings: Settings,
     rules: RuleSet,
 ) -> Verdict:
     """The verdict on the case's merged values, with the latest mail's sender and language."""
     pack = rules.packs[case.mailbox]
-    session.flush()  # the values just merged
-    merged = merged_extraction(session, case)
     missing, blocking = evaluate(pack, merged)
     facts = Facts(case.mailbox, (), is_icloud(mail, settings), missing, blocking)
     decision = decide(facts)
