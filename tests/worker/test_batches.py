@@ -1,4 +1,4 @@
-"""Batches: a savepoint per mail, claims bounded by count and bytes, leases a live worker renews."""
+"""Batches: one flush (a savepoint per mail only after a failure), claims bounded by count and bytes, leases a live worker renews."""
 
 from __future__ import annotations
 
@@ -192,3 +192,74 @@ def test_a_slow_worker_takes_smaller_batches(
     first = worker.run_batch()
     assert [result.inbound_id for result in first] == ids[:3]
     assert worker.claim_batch() == (ids[3],)
+
+
+def _scenario() -> list[tuple[str, bytes]]:
+    """Mails whose deciding reads what earlier ones wrote: same senders, threads, resubmissions."""
+
+    def one(sender: str, ident: str, body: str, reply_to: str | None = None) -> tuple[str, bytes]:
+        head = (
+            f"From: {sender}\nTo: {MAILBOX}\nSubject: login\nMessage-ID: <{ident}@example.jp>\n"
+            "MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n"
+        )
+        if reply_to is not None:
+            head += f"In-Reply-To: <{reply_to}@example.jp>\n"
+        return sender, (head + "\n" + body).replace("\n", "\r\n").encode("utf-8")
+
+    partial = "ログインできません。\nログインID:user_a\nメールアドレス:a@example.jp\n"
+    complete_b = "ログインID:user_b\nメールアドレス:b@example.jp\n電話番号:090-0000-0002\n"
+    return [
+        one("a@example.jp", "a1", partial),
+        one("b@example.jp", "b1", complete_b),
+        one("c@example.jp", "c1", "電話番号:090-0000-0001\n", reply_to="a1"),  # completes a's case
+        one("a@example.jp", "a2", "また入れません。\nログインID:user_a2\n"),  # a's case is queued now
+        one("b@example.jp", "b2", complete_b),  # resent by hand: identical
+        one("d@example.jp", "d1", "電話番号:090-0000-0004\n", reply_to="b1"),
+        one("a@example.jp", "a3", "また入れません。\nログインID:user_a2\n"),  # identical to a2
+        one("a@example.jp", "a4", "電話番号は090-0000-0005です。\n"),  # answers a's new case
+    ]
+
+
+def _outcomes(url: str, rules: RuleSet, batch: int) -> list[tuple[str, str | None, int | None, bool]]:
+    """Each mail's (status, decision, case as the n-th case seen, replied), the batch as given."""
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    inbound = InboundStore(sessions)
+    for sender, raw in _scenario():
+        inbound.insert(raw, sender, [MAILBOX], "127.0.0.1", "client.test", False)
+    worker = Worker(sessions, settings(url, worker_batch_size=batch), rules, clock=SystemClock(), name="w")
+    results = worker.drain()
+    engine.dispose()
+    order: dict[int, int] = {}
+    return [
+        (
+            result.status.value,
+            result.decision,
+            order.setdefault(result.case_id, len(order)) if result.case_id is not None else None,
+            result.outbound_id is not None,
+        )
+        for result in results
+    ]
+
+
+def test_a_batch_written_with_one_flush_decides_as_mail_by_mail_does(
+    db_url: str, tmp_path_factory: pytest.TempPathFactory, rules: RuleSet
+) -> None:
+    from triage.db.migrate import upgrade  # noqa: PLC0415
+
+    upgrade(db_url)
+    together = _outcomes(db_url, rules, batch=50)
+    if db_url.startswith("sqlite"):
+        alone_url = f"sqlite:///{tmp_path_factory.mktemp('alone') / 'triage.db'}"
+        upgrade(alone_url)
+        alone = _outcomes(alone_url, rules, batch=1)
+    else:
+        from tests.conftest import postgres_schema  # noqa: PLC0415
+
+        with postgres_schema() as alone_url:
+            upgrade(alone_url)
+            alone = _outcomes(alone_url, rules, batch=1)
+    assert together == alone
+    # and the scenario does what it says (another sender's thread changes a's case, a's next
+    # mail sees that; resubmissions and answers reach their cases)
+    assert [case for _, _, case, _ in together] == [0, 1, 0, 2, 1, 1, 2, 2]

@@ -69,6 +69,8 @@ def enqueue_reply(
         status=OutboundStatus.PENDING,
         created_at=now,
         attempts=0,
+        chain_depth=0,  # the sender measures it; given here, every column has a value and SQLite
+        # takes a batch's replies in one executemany (a server default to fetch makes it one by one)
         next_attempt_at=now,
         give_up_at=now + dt.timedelta(seconds=settings.sender_give_up_seconds),
     )

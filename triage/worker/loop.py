@@ -55,6 +55,7 @@ class ProcessResult:
     case_id: int | None
     outbound_id: int | None
     detail: str
+    case_key: str | None = None  # a follow-up's case, by its sender (pipeline.case_key)
 
 
 # What the read step gives the write step per mail: the reading, why it failed, or None when
@@ -248,6 +249,7 @@ class Worker:
             window = self._settings.duplicate_window_days
             copies = pipeline.EarlierCopies(session, list(rows.values()), window)
             self.phases.add("write", time.perf_counter() - started)
+            unflushed: set[str] = set()  # sender keys with writes not flushed yet
             for inbound_id in ids:
                 row, reading = rows.get(inbound_id), readings.get(inbound_id)
                 if row is None or reading is None:
@@ -255,11 +257,27 @@ class Worker:
                 elif isinstance(reading, Exception):
                     results.append(self._fail(row, reading, permanent=isinstance(reading, ParseFailure)))
                 else:
-                    results.append(self._decide(session, row, reading, copies, isolated=isolated))
+                    if not isolated and _sees_unflushed(reading, unflushed):
+                        self._flush(session, inbound_id)
+                        unflushed.clear()
+                    result = self._decide(session, row, reading, copies, isolated=isolated)
+                    results.append(result)
+                    unflushed.add(pipeline.sender_key(reading))
+                    if result.case_key is not None:  # perhaps reached by thread or reference
+                        unflushed.add(result.case_key)
             started = time.perf_counter()
+            self._flush(session, None)
             session.commit()
         self.phases.add("write", time.perf_counter() - started)
         return results
+
+    @staticmethod
+    def _flush(session: Session, inbound_id: int | None) -> None:
+        """Write what the batch's mails changed so far; a failure is the batch's (:class:`_MailFailed`)."""
+        try:
+            session.flush()
+        except Exception as exc:
+            raise _MailFailed(inbound_id) from exc
 
     def _owned_rows(self, session: Session, ids: Sequence[int]) -> dict[int, InboundMessage]:
         """The batch's rows this worker still owns, locked (PostgreSQL) in id order."""
@@ -286,9 +304,10 @@ class Worker:
         *,
         isolated: bool,
     ) -> ProcessResult:
-        """One mail: written and flushed (so the next mail's queries see it); ``isolated``: inside
-        its own savepoint, all of it or (on an error) none of it; otherwise an error is
-        :class:`_MailFailed`, for the whole batch to be written again isolated."""
+        """One mail. ``isolated``: inside its own savepoint, all of it or (on an error) none of it;
+        otherwise its writes stay in the session until a later mail needs them (see
+        :func:`_sees_unflushed`) or the batch ends, and an error is :class:`_MailFailed`, for the
+        whole batch to be written again isolated."""
         inbound_id = row.id
         started = time.perf_counter()
         replying = self.phases.seconds["reply"]
@@ -308,7 +327,6 @@ class Worker:
                     phases=self.phases,
                     copies=copies,
                 )
-                session.flush()
         except Exception as exc:  # rolled back to the savepoint; recorded on the row and logged
             if not isolated:
                 raise _MailFailed(inbound_id) from exc
@@ -318,7 +336,13 @@ class Worker:
             spent = time.perf_counter() - started - (self.phases.seconds["reply"] - replying)
             self.phases.add("decide", spent)
         return ProcessResult(
-            inbound_id, outcome.status, outcome.decision, outcome.case_id, outcome.outbound_id, outcome.detail
+            inbound_id,
+            outcome.status,
+            outcome.decision,
+            outcome.case_id,
+            outcome.outbound_id,
+            outcome.detail,
+            outcome.case_key,
         )
 
     def _fail(self, row: InboundMessage, exc: Exception, *, permanent: bool) -> ProcessResult:
@@ -388,11 +412,21 @@ class Worker:
 
 
 class _MailFailed(Exception):
-    """A mail of a batch written without savepoints failed (its error is the cause)."""
+    """A batch written without savepoints failed: one mail, or the writing of several (None)."""
 
-    def __init__(self, inbound_id: int) -> None:
-        super().__init__(f"inbound {inbound_id} failed")
+    def __init__(self, inbound_id: int | None) -> None:
+        super().__init__(f"inbound {inbound_id} failed" if inbound_id else "writing the batch failed")
         self.inbound_id = inbound_id
+
+
+def _sees_unflushed(reading: pipeline.Reading, unflushed: set[str]) -> bool:
+    """Whether deciding this mail could read rows that earlier mails of the batch changed and did
+    not flush yet. Its queries look for its own sender's rows (the waiting case, an identical
+    submission, the reply rate), or by the mails it names (In-Reply-To, References): the first
+    are keyed by sender (a mail that reached another sender's case by thread or reference marks
+    that sender too), the second may be any mail of the batch. A case reference in the text can
+    only come from a reply, and the batch's replies are not sent before it commits."""
+    return pipeline.threaded(reading) or pipeline.sender_key(reading) in unflushed
 
 
 def _count(result: ProcessResult, seconds: float) -> None:

@@ -94,6 +94,7 @@ class Outcome:
     case_id: int | None
     outbound_id: int | None
     detail: str  # one line for logs and `ingest`: no values, no addresses
+    case_key: str | None = None  # a follow-up: the sender key of the case it joined (case_key())
 
 
 @dataclass(frozen=True)
@@ -380,6 +381,21 @@ def _sender_key(mailbox: str, sender: str | None) -> str:
     return f"triage-case:{mailbox}:{(sender or '').lower()}"
 
 
+def sender_key(reading: Reading) -> str:
+    """The mailbox and reply address whose rows (cases, values, replies) deciding this mail reads."""
+    return _sender_key(reading.verdict.route.mailbox or "", reply_recipient(reading.mail))
+
+
+def case_key(case: Case) -> str:
+    """:func:`sender_key` of the mails that reach ``case`` by its sender."""
+    return _sender_key(case.mailbox, case.sender)
+
+
+def threaded(reading: Reading) -> bool:
+    """Whether the mail names other mails (In-Reply-To, References): its case may be found by them."""
+    return bool(reading.mail.in_reply_to or reading.mail.references)
+
+
 def lock_senders(session: Session, readings: list[Reading]) -> None:
     """PostgreSQL: take the sender locks of a batch's mails up front, in one order (the locks'
     own), so two workers' batches never wait on each other in a cycle (see :func:`_lock_sender`)."""
@@ -513,6 +529,7 @@ def _into_case(
         case.id,
         outbound_id,
         f"follow-up of case {case.id} ({match.rule}): {again.reason}",
+        case_key(case),
     )
 
 
