@@ -1,4 +1,4 @@
-"""Batches: one flush (a savepoint per mail only after a failure), claims bounded by count and bytes, leases a live worker renews."""
+"""Batches: one flush (a savepoint per mail after a failure), claims bounded by count and bytes, leases."""
 
 from __future__ import annotations
 
@@ -245,7 +245,7 @@ def _outcomes(url: str, rules: RuleSet, batch: int) -> list[tuple[str, str | Non
 def test_a_batch_written_with_one_flush_decides_as_mail_by_mail_does(
     db_url: str, tmp_path_factory: pytest.TempPathFactory, rules: RuleSet
 ) -> None:
-    from triage.db.migrate import upgrade  # noqa: PLC0415
+    from triage.db.migrate import upgrade
 
     upgrade(db_url)
     together = _outcomes(db_url, rules, batch=50)
@@ -254,7 +254,7 @@ def test_a_batch_written_with_one_flush_decides_as_mail_by_mail_does(
         upgrade(alone_url)
         alone = _outcomes(alone_url, rules, batch=1)
     else:
-        from tests.conftest import postgres_schema  # noqa: PLC0415
+        from tests.conftest import postgres_schema
 
         with postgres_schema() as alone_url:
             upgrade(alone_url)
