@@ -254,7 +254,7 @@ def test_a_batch_written_with_one_flush_decides_as_mail_by_mail_does(
         upgrade(alone_url)
         alone = _outcomes(alone_url, rules, batch=1)
     else:
-        from tests.conftest import postgres_schema
+        from conftest import postgres_schema
 
         with postgres_schema() as alone_url:
             upgrade(alone_url)
