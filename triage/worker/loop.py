@@ -6,9 +6,13 @@
 2. Read: every mail of the batch is parsed and judged (under its reading budget) outside any
    write transaction: on SQLite no slow step holds the write lock, so the ingress keeps
    answering 250 meanwhile.
-3. Write: one transaction for the batch, one SAVEPOINT per mail. A mail whose processing fails
-   is rolled back to its savepoint and recorded as failed (or to be retried) in the same
-   transaction; the others are kept. Only rows the worker still owns are finished. One commit.
+3. Write: one transaction and, as a rule, one flush for the batch: each mail's rows stay in the
+   session until a later mail's queries could read them (its own sender's rows, or a thread it
+   names: :func:`_sees_unflushed`), and go out together at the end, a table at a time, with ids
+   known up front (triage/db/ids.py). Should one mail fail, that transaction is rolled back and
+   the batch written again with a SAVEPOINT per mail: the failing mail is rolled back to its
+   savepoint and recorded as failed (or to be retried); the others are kept. Only rows the
+   worker still owns are finished. One commit.
 
 Each mail is decided exactly once: its verdict, case, reply and ``done`` status commit together,
 and only while its claim is the worker's own. PostgreSQL: the batch's sender locks are taken up
