@@ -382,13 +382,14 @@ def _sender_key(mailbox: str, sender: str | None) -> str:
 
 
 def sender_key(reading: Reading) -> str:
-    """The mailbox and reply address whose rows (cases, values, replies) deciding this mail reads."""
-    return _sender_key(reading.verdict.route.mailbox or "", reply_recipient(reading.mail))
+    """The reply address whose rows deciding this mail reads (its cases in any mailbox, and the
+    replies to it that the reply guard counts across mailboxes), lower-cased."""
+    return (reply_recipient(reading.mail) or "").lower()
 
 
 def case_key(case: Case) -> str:
-    """:func:`sender_key` of the mails that reach ``case`` by its sender."""
-    return _sender_key(case.mailbox, case.sender)
+    """:func:`sender_key` of the mails that reach ``case`` by their sender."""
+    return case.sender.lower()
 
 
 def threaded(reading: Reading) -> bool:
