@@ -232,12 +232,12 @@ def _outcomes(url: str, rules: RuleSet, batch: int) -> list[tuple[str, str | Non
         inbound.insert(raw, sender, [MAILBOX], "127.0.0.1", "client.test", False)
     # e writes to two desks; two replies in ten minutes are its limit, across desks
     for n, rcpt in enumerate((MAILBOX, OTHER_MAILBOX, MAILBOX)):
-        raw = (
+        text = (
             f"From: e@example.jp\nTo: {rcpt}\nSubject: login\nMessage-ID: <e{n}@example.jp>\n"
             "MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n"
             f"ログインできません。{n}回目です。\n"
         ).replace("\n", "\r\n")
-        inbound.insert(raw.encode(), "e@example.jp", [rcpt], "127.0.0.1", "client.test", False)
+        inbound.insert(text.encode(), "e@example.jp", [rcpt], "127.0.0.1", "client.test", False)
     limits = Settings(database_url=url, reply_rate_limits=((2, 600),), worker_batch_size=batch)
     worker = Worker(sessions, limits, rules, clock=SystemClock(), name="w")
     results = worker.drain()
