@@ -225,7 +225,7 @@ class Worker:
         try:
             return self._write_batch_once(ids, readings, isolated=False)
         except _MailFailed as failed:
-            log.info(
+            log.warning(
                 "%s: inbound %s failed (%s); writing its batch again mail by mail",
                 self.name,
                 failed.inbound_id,
