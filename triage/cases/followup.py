@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -97,7 +97,10 @@ def find_case(
     exclude_inbound_id: int,
     now: dt.datetime,
     max_age_days: int,
+    waiting: Callable[[str, str, dt.datetime], Case | None] | None = None,
 ) -> Match | None:
+    """The case this mail follows up, by the first rule that finds one (see the module).
+    ``waiting``: rule 4's answer from rows fetched beforehand (worker/lookups.py), if it has one."""
     ids = [cleaned for cleaned in map(clean_message_id, thread_ids) if cleaned][-REFERENCES_LOOKED_UP:]
     if ids:
         case = session.scalar(
@@ -134,7 +137,12 @@ def find_case(
             return Match(case, "reference")
     if sender:
         since = now - dt.timedelta(days=max_age_days)
-        case = session.scalar(_WAITING_CASE, {"mailbox": mailbox, "sender": sender.lower(), "since": since})
+        if waiting is not None:
+            case = waiting(mailbox, sender.lower(), since)
+        else:
+            case = session.scalar(
+                _WAITING_CASE, {"mailbox": mailbox, "sender": sender.lower(), "since": since}
+            )
         if case is not None:
             return Match(case, "same-sender")
     return None

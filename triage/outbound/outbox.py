@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,7 @@ from triage.db.ids import next_id
 from triage.db.models import OutboundMessage, OutboundStatus
 from triage.errors import ComposeError
 from triage.outbound.compose import compose, new_message_id
-from triage.outbound.ratelimit import noreply_recipient, reply_guard
+from triage.outbound.ratelimit import RecentReply, guard_from_rows, noreply_recipient, reply_guard
 from triage.outbound.render import RenderedReply
 
 log = logging.getLogger(__name__)
@@ -31,11 +31,19 @@ log = logging.getLogger(__name__)
 ADDRESS_MAX = 320
 
 
-def _guard(session: Session, to_addr: str, settings: Settings, now: dt.datetime) -> str | None:
+def _guard(
+    session: Session,
+    to_addr: str,
+    settings: Settings,
+    now: dt.datetime,
+    recent: Sequence[RecentReply] | None,
+) -> str | None:
     """Why no reply may go to ``to_addr`` now (the first guard that trips), or None."""
     reason = noreply_recipient(to_addr)
     if reason is not None:
         return reason
+    if recent is not None:
+        return guard_from_rows(recent, now, settings.reply_rate_limits)
     return reply_guard(session, to_addr, now, settings.reply_rate_limits)
 
 
@@ -49,10 +57,13 @@ def enqueue_reply(
     references: Sequence[str],
     settings: Settings,
     now: dt.datetime,
+    recent: Callable[[str], Sequence[RecentReply] | None] | None = None,
 ) -> OutboundMessage:
-    """Store the reply as an outbox row (pending, or suppressed with the reason) and return it."""
+    """Store the reply as an outbox row (pending, or suppressed with the reason) and return it.
+    ``recent``: the recipient's recent outbox rows fetched beforehand (worker/lookups.py), or
+    None when they must be read now."""
     to_addr = reply.to.lower()
-    reason = _guard(session, to_addr, settings, now)
+    reason = _guard(session, to_addr, settings, now, recent(to_addr) if recent is not None else None)
     row = OutboundMessage(
         id=next_id(session, OutboundMessage, early=True),  # None: the flush gives it
         case_id=case_id,

@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Final
 
 import sqlalchemy as sa
@@ -111,6 +112,55 @@ def reply_guard(
     if found[0] > 0:
         return "recipient failed permanently within 60 days"
     for (count, seconds), existing in zip(windows, found[1:], strict=True):
+        if existing >= count:
+            return f"reply rate-limited: {count} replies in {seconds} s"
+    return None
+
+
+@dataclass(frozen=True)
+class RecentReply:
+    """What the reply guard looks at in one outbox row."""
+
+    status: OutboundStatus
+    last_error: str | None
+    created_at: dt.datetime
+
+
+#: The rows :func:`guard_from_rows` needs for these addresses (lower-cased) since ``earliest``.
+RECENT_REPLIES: Final = sa.select(
+    OutboundMessage.to_addr, OutboundMessage.status, OutboundMessage.last_error, OutboundMessage.created_at
+).where(
+    OutboundMessage.to_addr.in_(sa.bindparam("addrs", expanding=True)),
+    OutboundMessage.created_at > sa.bindparam("earliest"),
+)
+
+
+def guard_horizon(
+    now: dt.datetime, limits: Sequence[tuple[int, int]], days: int = PERMANENT_FAILURE_DAYS
+) -> dt.datetime:
+    """How far back :func:`reply_guard` looks at ``now``."""
+    return min([now - dt.timedelta(days=days), *(now - dt.timedelta(seconds=s) for _, s in limits)])
+
+
+def guard_from_rows(
+    rows: Sequence[RecentReply],
+    now: dt.datetime,
+    limits: Sequence[tuple[int, int]],
+    days: int = PERMANENT_FAILURE_DAYS,
+) -> str | None:
+    """:func:`reply_guard`'s answer from the address's rows fetched beforehand (at least those
+    created after :func:`guard_horizon`): the same checks, in the same order."""
+    dead_since = now - dt.timedelta(days=days)
+    if any(
+        row.status is OutboundStatus.DEAD
+        and (row.last_error or "").startswith("5")
+        and row.created_at > dead_since
+        for row in rows
+    ):
+        return "recipient failed permanently within 60 days"
+    for count, seconds in sorted(limits, key=lambda limit: limit[1]):
+        since = now - dt.timedelta(seconds=seconds)
+        existing = sum(1 for row in rows if row.status in COUNTED_STATUSES and row.created_at > since)
         if existing >= count:
             return f"reply rate-limited: {count} replies in {seconds} s"
     return None

@@ -43,6 +43,7 @@ from triage.engine.spec import RuleSet
 from triage.errors import ParseFailure
 from triage.tokens import claim_token
 from triage.worker import claims, pipeline
+from triage.worker.lookups import SenderRows
 from triage.worker.phases import Phases
 
 log = logging.getLogger(__name__)
@@ -252,6 +253,16 @@ class Worker:
                 )
             window = self._settings.duplicate_window_days
             copies = pipeline.EarlierCopies(session, list(rows.values()), window)
+            lookups = SenderRows(
+                session,
+                [
+                    (pipeline.sender_key(reading), reading.text_hash)
+                    for inbound_id, reading in readings.items()
+                    if inbound_id in rows and isinstance(reading, pipeline.Reading)
+                ],
+                now=self._clock.now(),
+                settings=self._settings,
+            )
             self.phases.add("write", time.perf_counter() - started)
             unflushed: set[str] = set()  # sender keys with writes not flushed yet
             for inbound_id in ids:
@@ -264,11 +275,12 @@ class Worker:
                     if not isolated and _sees_unflushed(reading, unflushed):
                         self._flush(session, inbound_id)
                         unflushed.clear()
-                    result = self._decide(session, row, reading, copies, isolated=isolated)
+                    result = self._decide(session, row, reading, copies, lookups, isolated=isolated)
                     results.append(result)
-                    unflushed.add(pipeline.sender_key(reading))
-                    if result.case_key is not None:  # perhaps reached by thread or reference
-                        unflushed.add(result.case_key)
+                    for key in (pipeline.sender_key(reading), result.case_key):
+                        if key is not None:  # a case joined by thread or reference: its sender too
+                            unflushed.add(key)
+                            lookups.touch(key)
             started = time.perf_counter()
             self._flush(session, None)
             session.commit()
@@ -305,6 +317,7 @@ class Worker:
         row: InboundMessage,
         reading: pipeline.Reading,
         copies: pipeline.EarlierCopies,
+        lookups: SenderRows,
         *,
         isolated: bool,
     ) -> ProcessResult:
@@ -330,6 +343,7 @@ class Worker:
                     reading=reading,
                     phases=self.phases,
                     copies=copies,
+                    lookups=lookups,
                 )
         except Exception as exc:  # rolled back to the savepoint; recorded on the row and logged
             if not isolated:

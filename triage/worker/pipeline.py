@@ -41,12 +41,14 @@ from triage.engine.requirements import evaluate
 from triage.engine.spec import RuleSet
 from triage.ingress.spool import received_notes
 from triage.outbound.outbox import enqueue_reply
+from triage.outbound.ratelimit import RecentReply
 from triage.outbound.render import render_reply
 from triage.parsing.mime import parse_mail
 from triage.parsing.model import ParsedMail
 from triage.parsing.notes import parse_notes
 from triage.routing import local_part
 from triage.verdict import Verdict, is_icloud, judge, reply_recipient
+from triage.worker.lookups import SenderRows
 from triage.worker.phases import Phases
 
 log = logging.getLogger(__name__)
@@ -106,6 +108,7 @@ class Reading:
     gave_up: tuple[str, ...] = ()
     parse_seconds: float = 0.0  # of the time it took, parsing (the rest is screening and reading)
     judge_seconds: float = 0.0
+    text_hash: str = ""  # followup.text_hash of the member's own text (identical re-submissions)
 
     def notes(self) -> list[str]:
         return [f"reading time limit: {step}" for step in self.gave_up]
@@ -137,7 +140,8 @@ def read(
             rescued=rescued,
         )
         judged = time.perf_counter()
-    return Reading(mail, verdict, tuple(budget.timeouts), parsed - started, judged - parsed)
+    digest = followup.text_hash(mail.text)
+    return Reading(mail, verdict, tuple(budget.timeouts), parsed - started, judged - parsed, digest)
 
 
 def issued_checker(session: Session) -> Callable[[str], bool]:
@@ -212,6 +216,7 @@ def process(
     reading: Reading | None = None,
     phases: Phases | None = None,
     copies: EarlierCopies | None = None,
+    lookups: SenderRows | None = None,
 ) -> Outcome:
     """Run ``row`` through the pipeline, with its `reading` when it was read beforehand (else it
     is read here). Raises ParseFailure for mail whose structure is unreadable. ``phases`` counts
@@ -232,6 +237,7 @@ def process(
             reading=reading,
             phases=phases,
             copies=copies or EarlierCopies(session, [row], settings.duplicate_window_days),
+            lookups=lookups,
         )
 
 
@@ -245,6 +251,7 @@ def _process(
     reading: Reading | None,
     phases: Phases | None,
     copies: EarlierCopies,
+    lookups: SenderRows | None,
 ) -> Outcome:
     now = clock.now()
     duplicate_of = copies.of(row)
@@ -269,7 +276,7 @@ def _process(
     mail, verdict = reading.mail, reading.verdict
     row.mailbox = verdict.route.mailbox
     row.message_id = followup.clean_message_id(mail.message_id)
-    row.text_hash = followup.text_hash(mail.text)
+    row.text_hash = reading.text_hash or followup.text_hash(mail.text)
     row.notes = [
         *received_notes(row.notes),
         *verdict.notes,
@@ -290,7 +297,16 @@ def _process(
         return Outcome(InboundStatus.DONE, verdict.decision.value, None, None, verdict.reason)
     today = clock.today()
     return _into_case(
-        session, row, mail, verdict, settings=settings, rules=rules, now=now, today=today, phases=phases
+        session,
+        row,
+        mail,
+        verdict,
+        settings=settings,
+        rules=rules,
+        now=now,
+        today=today,
+        phases=phases,
+        lookups=lookups if lookups is not None and lookups.fresh(sender_key(reading)) else None,
     )
 
 
@@ -444,16 +460,21 @@ def _into_case(
     now: dt.datetime,
     today: dt.date,
     phases: Phases | None,
+    lookups: SenderRows | None,
 ) -> Outcome:
+    """``lookups``: the sender's rows fetched for the batch, when they still answer for it."""
     mailbox = verdict.route.mailbox
     assert mailbox is not None  # checked by the caller
     # The envelope sender (RFC 3834 §4), whether or not this verdict answers.
     sender = reply_recipient(mail)
     _lock_sender(session, mailbox, sender)
 
-    same = followup.identical_submission(
-        session, mailbox=mailbox, sender=sender, digest=row.text_hash or "", exclude_inbound_id=row.id
-    )
+    if lookups is not None and sender:
+        same = lookups.identical(mailbox, sender.lower(), row.text_hash or "", row.id)
+    else:
+        same = followup.identical_submission(
+            session, mailbox=mailbox, sender=sender, digest=row.text_hash or "", exclude_inbound_id=row.id
+        )
     if same is not None:
         row.case_id = same.id
         row.decision = same.status.value  # the case's verdict: this mail changed nothing
@@ -475,6 +496,7 @@ def _into_case(
         exclude_inbound_id=row.id,
         now=now,
         max_age_days=settings.followup_max_age_days,
+        waiting=lookups.waiting_case if lookups is not None else None,
     )
     if match is None or match.case.status not in OPEN_CASE_STATUSES:
         parent = match.case if match is not None else None
@@ -491,7 +513,16 @@ def _into_case(
         merge_values(session, case, extraction, rules, inbound=row, now=now, fresh=True)
         record_verdict(session, case, verdict, inbound_id=row.id, now=now)
         outbound_id = _reply(
-            session, case, row, mail, verdict, settings=settings, rules=rules, now=now, phases=phases
+            session,
+            case,
+            row,
+            mail,
+            verdict,
+            settings=settings,
+            rules=rules,
+            now=now,
+            phases=phases,
+            lookups=lookups,
         )
         return Outcome(InboundStatus.DONE, verdict.decision.value, case.id, outbound_id, verdict.reason)
 
@@ -520,7 +551,16 @@ def _into_case(
     outbound_id = None
     if not (previous is CaseStatus.QUEUED and case.status is CaseStatus.QUEUED):
         outbound_id = _reply(
-            session, case, row, mail, again, settings=settings, rules=rules, now=now, phases=phases
+            session,
+            case,
+            row,
+            mail,
+            again,
+            settings=settings,
+            rules=rules,
+            now=now,
+            phases=phases,
+            lookups=lookups,
         )
     else:
         add_event(session, case.id, "no_reply", now, inbound_id=row.id, detail={"why": "already queued"})
@@ -601,11 +641,17 @@ def _reply(
     rules: RuleSet,
     now: dt.datetime,
     phases: Phases | None = None,
+    lookups: SenderRows | None = None,
 ) -> int | None:
+    recent = lookups.replies if lookups is not None else None
     if phases is None:
-        return _reply_now(session, case, row, mail, verdict, settings=settings, rules=rules, now=now)
+        return _reply_now(
+            session, case, row, mail, verdict, settings=settings, rules=rules, now=now, recent=recent
+        )
     with phases.measure("reply"):
-        return _reply_now(session, case, row, mail, verdict, settings=settings, rules=rules, now=now)
+        return _reply_now(
+            session, case, row, mail, verdict, settings=settings, rules=rules, now=now, recent=recent
+        )
 
 
 def _reply_now(
@@ -618,6 +664,7 @@ def _reply_now(
     settings: Settings,
     rules: RuleSet,
     now: dt.datetime,
+    recent: Callable[[str], Sequence[RecentReply] | None] | None,
 ) -> int | None:
     rendered = render_reply(verdict, rules, settings, reference=case.reference)
     if rendered is None:
@@ -639,5 +686,6 @@ def _reply_now(
         references=mail.references,
         settings=settings,
         now=now,
+        recent=recent,
     )
     return outbound.id
