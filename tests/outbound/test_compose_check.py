@@ -8,7 +8,8 @@ from email.message import EmailMessage
 import pytest
 
 from triage.errors import ComposeError
-from triage.outbound.compose import POLICY, _check_round_trip, compose
+from triage.outbound.compose import POLICY, compose
+from triage.outbound.compose_check import check_round_trip
 from triage.outbound.render import RenderedReply
 
 WHEN = dt.datetime(2026, 11, 21, 9, 30, tzinfo=dt.UTC)
@@ -30,7 +31,7 @@ def built() -> tuple[EmailMessage, bytes]:
 
 
 def check(msg: EmailMessage, raw: bytes) -> None:
-    _check_round_trip(msg, raw, to_addr=TO, from_addr=FROM, message_id=MID)
+    check_round_trip(msg, raw, to_addr=TO, from_addr=FROM, message_id=MID)
 
 
 def test_a_composed_reply_passes_and_its_display_name_is_encoded() -> None:
