@@ -8,8 +8,9 @@ from email.message import EmailMessage
 import pytest
 
 from triage.errors import ComposeError
-from triage.outbound.compose import POLICY, compose
+from triage.outbound.compose import compose
 from triage.outbound.compose_check import check_round_trip
+from triage.outbound.compose_policy import POLICY
 from triage.outbound.render import RenderedReply
 
 WHEN = dt.datetime(2026, 11, 21, 9, 30, tzinfo=dt.UTC)

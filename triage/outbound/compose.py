@@ -1,35 +1,50 @@
 """Compose a rendered reply into the RFC 5322 bytes the sender will hand to the relay.
 
-Every field is set through :class:`email.message.EmailMessage` (security.md §5), with the RFC 3834
-fields of autoreply.md §2. Whatever reaches a header is checked for CR, LF, NUL and the other
-characters Python's folder treats as line breaks, before and after the header parser has decoded
-RFC 2047 words (CPython before 3.11.10 turns ``=?utf-8?q?=0D=0A?=`` in a value set through the API
-into a real line break: CVE-2024-6923). The serialised bytes are parsed back and their header
-names and counts compared with what was built; any surprise is a :class:`ComposeError` and the
-reply is not sent; only the header block is parsed back (see :func:`_check_round_trip`). Error
-messages name the fault, never the value (they reach logs and cases).
+7-bit, CRLF, with the RFC 3834 fields of autoreply.md §2. Every value is validated or cleaned
+here first: the recipient is one plain ASCII address, msg-ids are plain ASCII ids, echoed text
+(subject, display names) has CR, LF, NUL and every other character Python's folder treats as a
+line break replaced, before and after the header parser has decoded RFC 2047 words (CPython
+before 3.11.10 turns ``=?utf-8?q?=0D=0A?=`` in a value set through the API into a real line
+break: CVE-2024-6923).
+
+Two paths turn the clean values into bytes (issue 11: the stdlib's header objects and folding
+were most of the cost of a reply):
+
+- fast (:func:`_build_fast`): the fields the desk produces are built directly
+  (:mod:`~triage.outbound.compose_fast`); the fields that are the same on every reply (From per
+  desk, the RFC 3834 fields) are folded once by the stdlib and their bytes reused. It declines
+  what it does not handle (a Subject holding ``=?``, text that is not valid Unicode, a
+  Message-ID not of our own form), and those parts or the whole reply go the stdlib way.
+- stdlib (:func:`_build_stdlib`): every field set through :class:`email.message.EmailMessage`
+  (security.md §5). It is the reference: tests hold the fast path to it
+  (``tests/outbound/test_compose_equivalence.py``) and ``bench/compose.py`` times both.
+
+Whichever path made them, the bytes are parsed back (header block only,
+:mod:`~triage.outbound.compose_check`): same header names and counts as were built, nothing
+unsafe once folding is undone and encoded words decoded, one recipient; any surprise is a
+:class:`ComposeError` and the reply is not sent. Error messages name the fault, never the value
+(they reach logs and cases).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import email.policy
 import functools
 import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.errors import HeaderParseError
-from email.headerregistry import Address, BaseHeader, HeaderRegistry
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import Policy
 from email.utils import format_datetime
-from typing import Any, Final
+from typing import Final
 
 from triage.engine.emails import CARRIER_DOMAINS
 from triage.errors import ComposeError
 from triage.outbound.compose_check import check_round_trip
 from triage.outbound.compose_fast import body_part, fold_ids, text_field
+from triage.outbound.compose_policy import POLICY
 from triage.outbound.render import RenderedReply
 
 #: Marks a subject as sent automatically (RFC 3834 §3.1.5), by reply language.
@@ -54,55 +69,6 @@ _LABEL: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _MSGID_CHARS: Final = rf"{_ATEXT}.\[\]:"
 _MSGID_INNER: Final = re.compile(rf"[{_MSGID_CHARS}]+@[{_MSGID_CHARS}]+")
 _TRAILING_ANGLE: Final = re.compile(r"^(.*)<([^<>]*)>\s*$", re.DOTALL)
-
-
-class _MessageIdList(BaseHeader):
-    """Header mixin for In-Reply-To and References: ids kept verbatim, folded only between ids.
-
-    The stdlib treats these fields as unstructured text and RFC 2047-encodes any id longer than
-    a line (``=?utf-8?q?=3Cid=40host=3E?=``), which breaks threading in the member's client.
-    Values come from :func:`_clean_ids` only (validated ASCII msg-ids), never raw text.
-    """
-
-    max_count = 1
-
-    @classmethod
-    def parse(cls, value: str, kwds: dict[str, Any]) -> None:
-        kwds["decoded"] = " ".join(value.split())
-        kwds["parse_tree"] = None
-
-    def fold(self, *, policy: Policy) -> str:
-        return fold_ids(self.name, str(self).split(), policy.max_line_length or 998, policy.linesep)
-
-
-class _Registry(HeaderRegistry):
-    """The stdlib registry makes a new header class on every lookup; this one makes each once."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._made: dict[str, type[BaseHeader]] = {}
-
-    def map_to_type(self, name: str, cls: type[BaseHeader]) -> None:
-        super().map_to_type(name, cls)
-        self._made.clear()
-
-    def __getitem__(self, name: str) -> type[BaseHeader]:
-        key = name.lower()
-        made = self._made.get(key)
-        if made is None:
-            made = self._made[key] = super().__getitem__(name)
-        return made
-
-
-def _registry() -> HeaderRegistry:
-    registry = _Registry()
-    registry.map_to_type("in-reply-to", _MessageIdList)
-    registry.map_to_type("references", _MessageIdList)
-    return registry
-
-
-# 7-bit output: RFC 2047 headers, base64 or quoted-printable body, CRLF line ends.
-POLICY: Final = email.policy.SMTP.clone(header_factory=_registry(), utf8=False, max_line_length=78)
 
 
 def header_safe(text: str, cap: int = ECHO_MAX) -> str:
@@ -296,6 +262,7 @@ def _fixed_values(loop_id: str) -> tuple[tuple[str, str], ...]:
 
 # Our own msg-ids (new_message_id) are made of these; anything else goes the stdlib way.
 _PLAIN_ID_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@")
+_LONGEST_ID_ON_LINE: Final = 78 - len("Message-ID: <>")  # longer ones the stdlib folds its own way
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +282,7 @@ class _Reply:
 
 def _prepare(
     reply: RenderedReply,
+    *,
     message_id: str,
     in_reply_to: str | None,
     references: Sequence[str],
@@ -364,7 +332,7 @@ _FIXED_NAMES: Final = ("Auto-Submitted", "X-Auto-Response-Suppress", "X-Triage-L
 
 def _build_fast(r: _Reply) -> tuple[bytes, list[str], str] | None:
     """The same reply with its fields built directly (compose_fast); None where it declines."""
-    if not _PLAIN_ID_CHARS.issuperset(r.message_id):
+    if not _PLAIN_ID_CHARS.issuperset(r.message_id) or len(r.message_id) > _LONGEST_ID_ON_LINE:
         return None
     try:
         content_names, content = body_part(r.body)
@@ -402,7 +370,14 @@ def compose(
     date: dt.datetime,
 ) -> bytes:
     """The reply as RFC 5322 bytes (7-bit, CRLF); :class:`ComposeError` if it cannot be made safe."""
-    r = _prepare(reply, message_id, in_reply_to, references, instance_id, date)
+    r = _prepare(
+        reply,
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=references,
+        instance_id=instance_id,
+        date=date,
+    )
     built = _build_fast(r) or _build_stdlib(r)
     raw, names, from_addr = built
     check_round_trip(names, raw, to_addr=r.to, from_addr=from_addr, message_id=r.message_id)
@@ -420,7 +395,14 @@ def compose_stdlib(
 ) -> bytes:
     """:func:`compose` through :class:`EmailMessage` only: the reference the fast path is held to
     (tests, ``bench/compose.py``)."""
-    r = _prepare(reply, message_id, in_reply_to, references, instance_id, date)
+    r = _prepare(
+        reply,
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=references,
+        instance_id=instance_id,
+        date=date,
+    )
     raw, names, from_addr = _build_stdlib(r)
     check_round_trip(names, raw, to_addr=r.to, from_addr=from_addr, message_id=r.message_id)
     return raw
