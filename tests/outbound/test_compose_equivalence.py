@@ -2,9 +2,11 @@
 
 For arbitrary subjects (any Unicode with controls, encoded-word look-alikes, long text), bodies,
 addresses, ids, dates and instance ids: both paths fail alike, or both give bytes that a reader
-(``email.message_from_bytes`` with the default policy) sees as the same header values and the same
-body text; the fast bytes are 7-bit with CRLF only, and each header line is at most 78 columns
-unless the stdlib writes the very same longer line (an address or msg-id cannot be folded).
+(``email.message_from_bytes`` with the default policy) sees as the same header values (the
+Subject up to white space the stdlib's encoder loses; the fast path's is exactly the cleaned
+text) and the same body text, in the same base64 or quoted-printable bytes; the fast bytes are
+7-bit with CRLF only, and each header line is at most 78 columns unless the stdlib writes the
+very same longer line (an address or msg-id cannot be folded).
 """
 
 from __future__ import annotations
@@ -157,14 +159,20 @@ def test_fast_bytes_read_as_the_stdlib_bytes(
         assert len(line) <= 78 or line in slow_lines, line
     fast_fields, fast_text = _read(fast)
     slow_fields, slow_text = _read(slow)
-    # The stdlib sometimes folds right after "Subject:" and then reads back a leading space.
-    assert [(name, value.strip()) for name, value in fast_fields] == [
-        (name, value.strip()) for name, value in slow_fields
+    # Same values but for white space: the stdlib's Subject can lose a space (it folds at a space
+    # between two encoded words, where RFC 2047 drops it) or gain a leading one (it folds right
+    # after "Subject:"). The fast path's Subject is exact (asserted below).
+    assert [(name, "".join(value.split())) for name, value in fast_fields] == [
+        (name, "".join(value.split())) for name, value in slow_fields
+    ]
+    assert [(name, value) for name, value in fast_fields if name != "Subject"] == [
+        (name, value) for name, value in slow_fields if name != "Subject"
     ]
     assert fast_text == slow_text
-    meant = _prepare(reply, **kwargs).subject  # type: ignore[arg-type]
-    if "=?" not in meant:  # the fast path's Subject reads back as exactly the cleaned text
-        assert dict(fast_fields)["Subject"] == meant
+    prepared = _prepare(reply, **kwargs)  # type: ignore[arg-type]
+    if _build_fast(prepared) is not None and "=?" not in prepared.subject:
+        event("fast path")
+        assert dict(fast_fields)["Subject"] == prepared.subject  # exactly the cleaned text
     assert fast_body == slow_body  # the very same base64 or quoted-printable
     assert fast.endswith(b"\r\n")
 
