@@ -25,10 +25,10 @@ from typing import Final
 
 MAX_LINE: Final = 78
 CRLF: Final = "\r\n"
-#: UTF-8 bytes per encoded word: ``Subject: `` + 12 + base64 of 42 bytes (56) = 77 columns on the
-#: first line, `` `` + 12 + base64 of 48 bytes (64) = 77 on the next ones.
-_WORD_BYTES_FIRST: Final = 42
-_WORD_BYTES_NEXT: Final = 48
+#: ``=?utf-8?b?`` and ``?=`` around the base64 of each encoded word.
+_WORD_FRAME: Final = len("=?utf-8?b??=")
+#: UTF-8 bytes per encoded word on a continuation line: `` `` + 12 + base64 of 48 bytes (64) = 77.
+_WORD_BYTES_NEXT: Final = (MAX_LINE - 1 - _WORD_FRAME) // 4 * 3
 
 CONTENT_FIELDS: Final = {
     "base64": (
@@ -74,12 +74,15 @@ def _folded_words(name: str, text: str) -> str | None:
     return CRLF.join(lines) + CRLF
 
 
-def _encoded_words(name: str, text: str) -> str:
-    """``text`` as RFC 2047 base64 words of whole UTF-8 characters, one word per line."""
+def _encoded_words(name: str, text: str) -> str | None:
+    """``text`` as RFC 2047 base64 words of whole UTF-8 characters, one word per line of at most
+    78 columns (``Subject: `` + 12 + base64 of 42 bytes on the first); None for a too long name."""
+    room = (MAX_LINE - len(name) - 2 - _WORD_FRAME) // 4 * 3
+    if room < 4:  # not even one character of four bytes fits on the first line
+        return None
     words: list[str] = []
     chunk: list[bytes] = []
     size = 0
-    room = _WORD_BYTES_FIRST
     for char in text:
         data = char.encode("utf-8")
         if size + len(data) > room:
@@ -87,7 +90,7 @@ def _encoded_words(name: str, text: str) -> str:
             chunk, size, room = [], 0, _WORD_BYTES_NEXT
         chunk.append(data)
         size += len(data)
-    if chunk or not words:
+    if chunk:
         words.append(base64.b64encode(b"".join(chunk)).decode("ascii"))
     return f"{name}: " + f"{CRLF} ".join(f"=?utf-8?b?{word}?=" for word in words) + CRLF
 
@@ -95,17 +98,17 @@ def _encoded_words(name: str, text: str) -> str:
 @functools.lru_cache(maxsize=1024)
 def text_field(name: str, text: str) -> bytes | None:
     """An unstructured field (the Subject) holding ``text`` (cleaned by ``header_safe``), or None
-    when this encoder declines it (``=?`` in the text, text that is not valid Unicode)."""
-    if "=?" in text or len(name) > 20:
+    when this encoder declines it (empty text, ``=?`` in the text, text that is not valid Unicode)."""
+    if not text or "=?" in text:
         return None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         return None
-    folded = _folded_words(name, text) if text.isascii() and text else None
+    folded = _folded_words(name, text) if text.isascii() else None
     if folded is None:
         folded = _encoded_words(name, text)
-    return folded.encode("ascii")
+    return None if folded is None else folded.encode("ascii")
 
 
 def body_part(body: str) -> tuple[list[str], bytes]:
