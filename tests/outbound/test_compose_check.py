@@ -8,7 +8,9 @@ from email.message import EmailMessage
 import pytest
 
 from triage.errors import ComposeError
-from triage.outbound.compose import POLICY, _check_round_trip, compose
+from triage.outbound.compose import compose
+from triage.outbound.compose_check import check_round_trip
+from triage.outbound.compose_policy import POLICY
 from triage.outbound.render import RenderedReply
 
 WHEN = dt.datetime(2026, 11, 21, 9, 30, tzinfo=dt.UTC)
@@ -30,7 +32,7 @@ def built() -> tuple[EmailMessage, bytes]:
 
 
 def check(msg: EmailMessage, raw: bytes) -> None:
-    _check_round_trip(msg, raw, to_addr=TO, from_addr=FROM, message_id=MID)
+    check_round_trip(msg, raw, to_addr=TO, from_addr=FROM, message_id=MID)
 
 
 def test_a_composed_reply_passes_and_its_display_name_is_encoded() -> None:
@@ -51,6 +53,14 @@ def test_a_composed_reply_passes_and_its_display_name_is_encoded() -> None:
         ((b"To: ", b"To:\x01 "), "control character"),
         ((b"\r\nTo: ", b"\nTo: "), "bare CR or LF"),
         ((b"\r\n\r\n", b"\r\n"), "header block"),
+        # lines that are no field: a stray line, a name with a space, a continuation first
+        ((b"\r\nTo: ", b"\r\nno colon on this line\r\nTo: "), "structural"),
+        ((b"\r\nTo: ", b"\r\nTo : "), "structural"),
+        ((b"From: ", b" From: "), "structural"),
+        ((b"\r\nTo: ", b"\r\n To: "), "names or counts"),  # To folded into the field before it
+        ((b"Subject: ", b"Subject: =?x-unknown?q?a?= "), "does not decode"),
+        ((b"Subject: ", b"Subject: =?utf-8?q?=FF?= "), "does not decode"),
+        ((b"Subject: ", b"Subject: \x7f"), "control character"),
     ],
 )
 def test_a_changed_header_block_is_refused(change: tuple[bytes, bytes], fault: str) -> None:

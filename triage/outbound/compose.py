@@ -1,35 +1,50 @@
 """Compose a rendered reply into the RFC 5322 bytes the sender will hand to the relay.
 
-Every field is set through :class:`email.message.EmailMessage` (security.md §5), with the RFC 3834
-fields of autoreply.md §2. Whatever reaches a header is checked for CR, LF, NUL and the other
-characters Python's folder treats as line breaks, before and after the header parser has decoded
-RFC 2047 words (CPython before 3.11.10 turns ``=?utf-8?q?=0D=0A?=`` in a value set through the API
-into a real line break: CVE-2024-6923). The serialised bytes are parsed back and their header
-names and counts compared with what was built; any surprise is a :class:`ComposeError` and the
-reply is not sent; only the header block is parsed back (see :func:`_check_round_trip`). Error
-messages name the fault, never the value (they reach logs and cases).
+7-bit, CRLF, with the RFC 3834 fields of autoreply.md §2. Every value is validated or cleaned
+here first: the recipient is one plain ASCII address, msg-ids are plain ASCII ids, echoed text
+(subject, display names) has CR, LF, NUL and every other character Python's folder treats as a
+line break replaced, before and after the header parser has decoded RFC 2047 words (CPython
+before 3.11.10 turns ``=?utf-8?q?=0D=0A?=`` in a value set through the API into a real line
+break: CVE-2024-6923).
+
+Two paths turn the clean values into bytes (issue 11: the stdlib's header objects and folding
+were most of the cost of a reply):
+
+- fast (:func:`_build_fast`): the fields the desk produces are built directly
+  (:mod:`~triage.outbound.compose_fast`); the fields that are the same on every reply (From per
+  desk, the RFC 3834 fields) are folded once by the stdlib and their bytes reused. It declines
+  what it does not handle (a Subject holding ``=?``, text that is not valid Unicode, a
+  Message-ID not of our own form), and those parts or the whole reply go the stdlib way.
+- stdlib (:func:`_build_stdlib`): every field set through :class:`email.message.EmailMessage`
+  (security.md §5). It is the reference: tests hold the fast path to it
+  (``tests/outbound/test_compose_equivalence.py``) and ``bench/compose.py`` times both.
+
+Whichever path made them, the bytes are parsed back (header block only,
+:mod:`~triage.outbound.compose_check`): same header names and counts as were built, nothing
+unsafe once folding is undone and encoded words decoded, one recipient; any surprise is a
+:class:`ComposeError` and the reply is not sent. Error messages name the fault, never the value
+(they reach logs and cases).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import email.policy
 import functools
 import re
 import secrets
-from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from email.errors import HeaderParseError
-from email.header import decode_header, make_header
-from email.headerregistry import Address, BaseHeader, HeaderRegistry
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.parser import BytesHeaderParser
-from email.policy import Policy, compat32
-from email.utils import getaddresses
-from typing import Any, Final
+from email.utils import format_datetime
+from typing import Final
 
 from triage.engine.emails import CARRIER_DOMAINS
 from triage.errors import ComposeError
+from triage.outbound.compose_check import check_round_trip
+from triage.outbound.compose_fast import body_part, fold_ids, text_field
+from triage.outbound.compose_policy import POLICY
 from triage.outbound.render import RenderedReply
 
 #: Marks a subject as sent automatically (RFC 3834 §3.1.5), by reply language.
@@ -54,68 +69,6 @@ _LABEL: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _MSGID_CHARS: Final = rf"{_ATEXT}.\[\]:"
 _MSGID_INNER: Final = re.compile(rf"[{_MSGID_CHARS}]+@[{_MSGID_CHARS}]+")
 _TRAILING_ANGLE: Final = re.compile(r"^(.*)<([^<>]*)>\s*$", re.DOTALL)
-
-
-class _MessageIdList(BaseHeader):
-    """Header mixin for In-Reply-To and References: ids kept verbatim, folded only between ids.
-
-    The stdlib treats these fields as unstructured text and RFC 2047-encodes any id longer than
-    a line (``=?utf-8?q?=3Cid=40host=3E?=``), which breaks threading in the member's client.
-    Values come from :func:`_clean_ids` only (validated ASCII msg-ids), never raw text.
-    """
-
-    max_count = 1
-
-    @classmethod
-    def parse(cls, value: str, kwds: dict[str, Any]) -> None:
-        kwds["decoded"] = " ".join(value.split())
-        kwds["parse_tree"] = None
-
-    def fold(self, *, policy: Policy) -> str:
-        name = self.name
-        limit = policy.max_line_length or 998
-        lines: list[str] = []
-        line = f"{name}:"
-        for token in str(self).split():
-            if line != f"{name}:" and len(line) + 1 + len(token) > limit:
-                lines.append(line)
-                line = ""
-            line += f" {token}"
-        lines.append(line)
-        return policy.linesep.join(lines) + policy.linesep
-
-
-class _Registry(HeaderRegistry):
-    """The stdlib registry makes a new header class on every lookup; this one makes each once."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._made: dict[str, type[BaseHeader]] = {}
-
-    def map_to_type(self, name: str, cls: type[BaseHeader]) -> None:
-        super().map_to_type(name, cls)
-        self._made.clear()
-
-    def __getitem__(self, name: str) -> type[BaseHeader]:
-        key = name.lower()
-        made = self._made.get(key)
-        if made is None:
-            made = self._made[key] = super().__getitem__(name)
-        return made
-
-
-def _registry() -> HeaderRegistry:
-    registry = _Registry()
-    registry.map_to_type("in-reply-to", _MessageIdList)
-    registry.map_to_type("references", _MessageIdList)
-    return registry
-
-
-# 7-bit output: RFC 2047 headers, base64 or quoted-printable body, CRLF line ends.
-POLICY: Final = email.policy.SMTP.clone(header_factory=_registry(), utf8=False, max_line_length=78)
-# A line break inside a folded header (CRLF then white space) and a CR or LF anywhere else.
-_FOLD: Final = re.compile(r"\r\n(?=[ \t])")
-_BARE_LINE_END: Final = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 
 
 def header_safe(text: str, cap: int = ECHO_MAX) -> str:
@@ -271,7 +224,63 @@ def _fixed_header(name: str, value: str) -> str:
     return header
 
 
-def compose(
+def _folded(header: str) -> bytes:
+    """A header object as the generator writes it (``fold`` of the 7-bit policy)."""
+    fold = getattr(header, "fold", None)
+    text = fold(policy=POLICY) if fold is not None else f"{header}{POLICY.linesep}"
+    return str(text).encode("utf-8")  # anything not 7-bit is refused by the parse-back check
+
+
+@functools.lru_cache(maxsize=256)
+def _from_field(value: str) -> tuple[bytes, str]:
+    """(the From field's bytes, its address): the stdlib's own folding, made once per desk."""
+    header, addr = _from_header(value)
+    return _folded(header), addr
+
+
+@functools.lru_cache(maxsize=1024)
+def _stdlib_text_field(name: str, text: str) -> bytes:
+    """An unstructured field as the stdlib path makes it (for text the fast encoder declines)."""
+    scratch = EmailMessage(policy=POLICY)
+    _set_text(scratch, name, text)
+    return _folded(scratch[name])
+
+
+@functools.lru_cache(maxsize=64)
+def _fixed_fields(loop_id: str) -> bytes:
+    """Auto-Submitted, X-Auto-Response-Suppress and X-Triage-Loop: the same on every reply."""
+    return b"".join(_folded(_fixed_header(name, value)) for name, value in _fixed_values(loop_id))
+
+
+def _fixed_values(loop_id: str) -> tuple[tuple[str, str], ...]:
+    return (
+        ("Auto-Submitted", "auto-replied"),
+        ("X-Auto-Response-Suppress", "All"),
+        ("X-Triage-Loop", loop_id),
+    )
+
+
+# Our own msg-ids (new_message_id) are made of these; anything else goes the stdlib way.
+_PLAIN_ID_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@")
+_LONGEST_ID_ON_LINE: Final = 78 - len("Message-ID: <>")  # longer ones the stdlib folds its own way
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    """A reply's values, validated and cleaned: what either path turns into bytes."""
+
+    to: str
+    from_mailbox: str
+    subject: str
+    message_id: str
+    parent: str | None
+    refs: list[str]
+    loop_id: str
+    date: dt.datetime
+    body: str
+
+
+def _prepare(
     reply: RenderedReply,
     *,
     message_id: str,
@@ -279,8 +288,7 @@ def compose(
     references: Sequence[str],
     instance_id: str,
     date: dt.datetime,
-) -> bytes:
-    """The reply as RFC 5322 bytes (7-bit, CRLF); :class:`ComposeError` if it cannot be made safe."""
+) -> _Reply:
     problem = address_problem(reply.to)
     if problem is not None:
         raise ComposeError(f"recipient {problem}")
@@ -293,73 +301,108 @@ def compose(
     if not loop_id:
         raise ComposeError("instance id is empty")
     parent, refs = _clean_ids(in_reply_to, references)
-
-    msg = EmailMessage(policy=POLICY)
-    from_header, from_addr = _from_header(reply.from_mailbox)
-    msg["From"] = from_header
-    msg["To"] = reply.to
-    _set_text(msg, "Subject", _auto_subject(reply.subject, reply.language))
-    msg["Date"] = date
-    msg["Message-ID"] = f"<{own_id}>"
-    if parent is not None:
-        msg["In-Reply-To"] = f"<{parent}>"
-    if refs:
-        msg["References"] = " ".join(f"<{ref}>" for ref in refs)
-    msg["Auto-Submitted"] = _fixed_header("Auto-Submitted", "auto-replied")
-    msg["X-Auto-Response-Suppress"] = _fixed_header("X-Auto-Response-Suppress", "All")
-    msg["X-Triage-Loop"] = _fixed_header("X-Triage-Loop", loop_id)
+    subject = header_safe(_auto_subject(reply.subject, reply.language), cap=ECHO_MAX + 16)
     body = reply.body.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-    cte = "quoted-printable" if body.isascii() else "base64"
-    msg.set_content(body, subtype="plain", charset="utf-8", cte=cte)
+    return _Reply(reply.to, reply.from_mailbox, subject, own_id, parent, refs, loop_id, date, body)
 
-    raw = msg.as_bytes(policy=POLICY)
-    _check_round_trip(msg, raw, to_addr=reply.to, from_addr=from_addr, message_id=own_id)
+
+def _build_stdlib(r: _Reply) -> tuple[bytes, list[str], str]:
+    """(bytes, field names, From address) through :class:`EmailMessage`: the reference path."""
+    msg = EmailMessage(policy=POLICY)
+    from_header, from_addr = _from_header(r.from_mailbox)
+    msg["From"] = from_header
+    msg["To"] = r.to
+    _set_text(msg, "Subject", r.subject)
+    msg["Date"] = r.date
+    msg["Message-ID"] = f"<{r.message_id}>"
+    if r.parent is not None:
+        msg["In-Reply-To"] = f"<{r.parent}>"
+    if r.refs:
+        msg["References"] = " ".join(f"<{ref}>" for ref in r.refs)
+    for name, value in _fixed_values(r.loop_id):
+        msg[name] = _fixed_header(name, value)
+    cte = "quoted-printable" if r.body.isascii() else "base64"
+    msg.set_content(r.body, subtype="plain", charset="utf-8", cte=cte)
+    return msg.as_bytes(policy=POLICY), list(msg.keys()), from_addr
+
+
+_HEAD_NAMES: Final = ("From", "To", "Subject", "Date", "Message-ID")
+_FIXED_NAMES: Final = ("Auto-Submitted", "X-Auto-Response-Suppress", "X-Triage-Loop")
+
+
+def _build_fast(r: _Reply) -> tuple[bytes, list[str], str] | None:
+    """The same reply with its fields built directly (compose_fast); None where it declines."""
+    if not _PLAIN_ID_CHARS.issuperset(r.message_id) or len(r.message_id) > _LONGEST_ID_ON_LINE:
+        return None
+    try:
+        content_names, content = body_part(r.body)
+    except UnicodeEncodeError:
+        return None
+    subject = text_field("Subject", r.subject) or _stdlib_text_field("Subject", r.subject)
+    from_field, from_addr = _from_field(r.from_mailbox)
+    names = list(_HEAD_NAMES)
+    parts = [
+        from_field,
+        f"To: {r.to}\r\n".encode("ascii"),
+        subject,
+        f"Date: {format_datetime(r.date)}\r\nMessage-ID: <{r.message_id}>\r\n".encode("ascii"),
+    ]
+    if r.parent is not None:
+        names.append("In-Reply-To")
+        parts.append(fold_ids("In-Reply-To", (f"<{r.parent}>",)).encode("ascii"))
+    if r.refs:
+        names.append("References")
+        parts.append(fold_ids("References", [f"<{ref}>" for ref in r.refs]).encode("ascii"))
+    names += _FIXED_NAMES
+    parts.append(_fixed_fields(r.loop_id))
+    names += content_names
+    parts.append(content)
+    return b"".join(parts), names, from_addr
+
+
+def compose(
+    reply: RenderedReply,
+    *,
+    message_id: str,
+    in_reply_to: str | None,
+    references: Sequence[str],
+    instance_id: str,
+    date: dt.datetime,
+) -> bytes:
+    """The reply as RFC 5322 bytes (7-bit, CRLF); :class:`ComposeError` if it cannot be made safe."""
+    r = _prepare(
+        reply,
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=references,
+        instance_id=instance_id,
+        date=date,
+    )
+    built = _build_fast(r) or _build_stdlib(r)
+    raw, names, from_addr = built
+    check_round_trip(names, raw, to_addr=r.to, from_addr=from_addr, message_id=r.message_id)
     return raw
 
 
-def _check_round_trip(
-    built: EmailMessage, raw: bytes, *, to_addr: str, from_addr: str, message_id: str
-) -> None:
-    """Parse the header block of ``raw`` back: same header names and counts, one recipient,
-    nothing unsafe once folding is undone and RFC 2047 words are decoded.
-
-    Only the headers are parsed again (they are what a hostile value could break; the body is
-    the stdlib's base64 or quoted-printable of text we rendered), with the plain compat32 parser
-    and the decoders a receiving client uses: a fraction of the cost of parsing the whole message
-    with header objects, which was most of the time of composing a reply.
-    """
-    if not raw.isascii():
-        raise ComposeError("serialised reply is not 7-bit")
-    if _BARE_LINE_END.search(raw):
-        raise ComposeError("serialised reply has a bare CR or LF")
-    head, separator, _ = raw.partition(b"\r\n\r\n")
-    if not separator:
-        raise ComposeError("serialised reply has no end of its header block")
-    back = BytesHeaderParser(policy=compat32).parsebytes(head + b"\r\n\r\n")
-    if back.defects:
-        raise ComposeError("serialised reply has structural defects")
-    expected = Counter(name.lower() for name in built.keys())  # noqa: SIM118 - a Message, not a dict
-    if Counter(name.lower() for name in back.keys()) != expected:  # noqa: SIM118
-        raise ComposeError("header names or counts changed in serialisation")
-    values: dict[str, str] = {}
-    for name, folded in back.items():
-        value = _FOLD.sub("", str(folded))
-        if _HEADER_UNSAFE.search(value) or _HEADER_UNSAFE.search(_decoded(value)):
-            raise ComposeError(f"{name} holds a line break or control character after decoding")
-        values[name.lower()] = value
-    if [addr for _, addr in getaddresses([values.get("to", "")])] != [to_addr]:
-        raise ComposeError("To does not parse back as the one recipient")
-    if [addr for _, addr in getaddresses([values.get("from", "")])] != [from_addr]:
-        raise ComposeError("From does not parse back as the mailbox")
-    if values.get("message-id", "").strip() != f"<{message_id}>":
-        raise ComposeError("Message-ID does not parse back unchanged")
-
-
-def _decoded(value: str) -> str:
-    """``value`` with its RFC 2047 encoded words decoded, as a mail client shows it."""
-    if "=?" not in value:
-        return value
-    try:
-        return str(make_header(decode_header(value)))
-    except (HeaderParseError, LookupError, UnicodeError, ValueError) as exc:
-        raise ComposeError("a header holds an encoded word that does not decode") from exc
+def compose_stdlib(
+    reply: RenderedReply,
+    *,
+    message_id: str,
+    in_reply_to: str | None,
+    references: Sequence[str],
+    instance_id: str,
+    date: dt.datetime,
+) -> bytes:
+    """:func:`compose` through :class:`EmailMessage` only: the reference the fast path is held to
+    (tests, ``bench/compose.py``)."""
+    r = _prepare(
+        reply,
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=references,
+        instance_id=instance_id,
+        date=date,
+    )
+    raw, names, from_addr = _build_stdlib(r)
+    check_round_trip(names, raw, to_addr=r.to, from_addr=from_addr, message_id=r.message_id)
+    return raw
