@@ -25,7 +25,8 @@ from triage.outbound.ratelimit import RECENT_REPLIES, RecentReply, guard_horizon
 
 _WAITING = (
     sa.select(Case)
-    .where(
+    .where(  # the mailboxes too, so ix_cases_mailbox_sender_status serves it
+        Case.mailbox.in_(sa.bindparam("mailboxes", expanding=True)),
         Case.sender.in_(sa.bindparam("senders", expanding=True)),
         Case.status.in_(WAITING_STATUSES),
         Case.updated_at >= sa.bindparam("since"),
@@ -50,22 +51,24 @@ class SenderRows:
     def __init__(
         self,
         session: Session,
-        senders: Sequence[tuple[str, str]],
+        senders: Sequence[tuple[str, str, str]],
         *,
         now: dt.datetime,
         settings: Settings,
     ) -> None:
-        """``senders``: (lower-cased reply address, digest of the mail's own text) per mail."""
+        """``senders``: (mailbox, lower-cased reply address, digest of the mail's own text) per mail."""
         self._touched: set[str] = set()
-        addrs = sorted({addr for addr, _ in senders if addr})
-        digests = sorted({digest for addr, digest in senders if addr})
+        mailboxes = sorted({mailbox for mailbox, addr, _ in senders if addr})
+        addrs = sorted({addr for _, addr, _ in senders if addr})
+        digests = sorted({digest for _, addr, digest in senders if addr})
         self._waiting: dict[tuple[str, str], list[Case]] = {}
         self._same: dict[tuple[str, str, str], list[tuple[int, Case]]] = {}
         self._replies: dict[str, list[RecentReply]] = {}
         if not addrs:
             return
         since = now - dt.timedelta(days=settings.followup_max_age_days)
-        for case in session.scalars(_WAITING, {"senders": addrs, "since": since}):
+        keys = {"mailboxes": mailboxes, "senders": addrs, "since": since}
+        for case in session.scalars(_WAITING, keys):
             self._waiting.setdefault((case.mailbox, case.sender), []).append(case)
         for inbound_id, digest, case in session.execute(_SAME_TEXT, {"digests": digests, "senders": addrs}):
             self._same.setdefault((digest or "", case.mailbox, case.sender), []).append((inbound_id, case))

@@ -256,7 +256,7 @@ class Worker:
             lookups = SenderRows(
                 session,
                 [
-                    (pipeline.sender_key(reading), reading.text_hash)
+                    (reading.verdict.route.mailbox or "", pipeline.sender_key(reading), reading.text_hash)
                     for inbound_id, reading in readings.items()
                     if inbound_id in rows and isinstance(reading, pipeline.Reading)
                 ],
