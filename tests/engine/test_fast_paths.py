@@ -1,0 +1,51 @@
+"""The fast paths of the read give exactly what the slow, obvious way gives.
+
+Each whole-text scan or shortcut that replaced a per-line pattern call is checked here against
+the per-line reference on generated text built from the characters that matter to it.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from triage.engine.text import normalise_line, split_lines
+
+# Characters every fold of text.py treats specially, and ordinary ones around them.
+_FOLD_ALPHABET = (
+    "0123456789 -\t\u3000\u00a0\u301c\uff5e\uff01\uff10\uff11\uff21\uff41\uff0d"
+    "\u2010\u2013\u2015\u2212\u30fc\uff70\u2500\u2501\u00ad\u200b\ufeff\x00"
+    "\u2460\u2473\u2776\u2793\uff76\uff9e\uff9f\uff61"
+    "aZ山田ヤマダたろう:：()（）・\n"
+)
+
+
+def _reference(text: str) -> list[tuple[int, str, tuple[int, ...], tuple[int, ...]]]:
+    out = []
+    base = 0
+    for index, raw in enumerate(text.split("\n")):
+        line = normalise_line(raw, base, index)
+        out.append((line.index, line.text, line.starts, line.ends))
+        base += len(raw) + 1
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=_FOLD_ALPHABET, max_size=80))
+def test_split_lines_is_normalise_line_per_line(text: str) -> None:
+    got = [(line.index, line.text, line.starts, line.ends) for line in split_lines(text)]
+    assert got == _reference(text)
+
+
+def test_split_lines_examples() -> None:
+    text = "・電話番号：０９０ー１２３４ー５６７８\n\u3000山田　太郎 \n①氏名:ﾔﾏﾀﾞ\n1 - 2\n\n"
+    got = [(line.index, line.text, line.starts, line.ends) for line in split_lines(text)]
+    assert got == _reference(text)
+    assert [line.text for line in split_lines(text)] == [
+        "・電話番号:090-1234-5678",
+        "山田 太郎",
+        "氏名:ヤマダ",
+        "1-2",
+        "",
+        "",
+    ]
