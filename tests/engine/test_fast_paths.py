@@ -9,7 +9,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from triage.engine.text import normalise_line, split_lines
+from triage import textmatch
+from triage.engine import detectors
+from triage.engine.text import Line, normalise_line, split_lines
 
 # Characters every fold of text.py treats specially, and ordinary ones around them.
 _FOLD_ALPHABET = (
@@ -49,3 +51,26 @@ def test_split_lines_examples() -> None:
         "",
         "",
     ]
+
+
+_SIGNATURE_ALPHABET = "株式会社代表 Inc.Co Ltd LLC fax FAX-=_━─―＿0123 山田\n"
+
+
+def _signature_reference(lines: list[Line]) -> set[int]:
+    company = textmatch.compile(detectors._COMPANY.pattern)
+    rule = textmatch.compile(detectors._SIGNATURE_RULE_ANY_LINE.pattern)  # without MULTILINE: one line
+    out = {line.index for line in lines if line.text and company.search(line.text)}
+    for line in lines:
+        if rule.match(line.text):
+            block = [later.index for later in lines[line.index + 1 :]]
+            if any(index in out for index in block):
+                out.update(block)
+            break
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=_SIGNATURE_ALPHABET.replace("\n", ""), max_size=12), max_size=8))
+def test_signature_lines_is_the_per_line_reading(rows: list[str]) -> None:
+    lines = split_lines("\n".join(rows))
+    assert detectors.signature_lines(lines) == _signature_reference(lines)

@@ -111,7 +111,9 @@ _PHONE_SHAPE = textmatch.compile(
     r"[ -]?[0-9]{1,4}[ -]?[0-9]{3,4}(?![0-9])",
     name="scan:phone",
 )
-_SIGNATURE_RULE = textmatch.compile(r"^(?:--[ ]?|[-=_━─―＿]{3,})$")
+_SIGNATURE_RULE_ANY_LINE = textmatch.compile(
+    r"^(?:--[ ]?|[-=_━─―＿]{3,})$", textmatch.MULTILINE, name="signature-rule"
+)
 _COMPANY = textmatch.compile(
     r"株式会社|有限会社|合同会社|\b(?:Inc|Co|Ltd|LLC|Corp)\b\.?|\bFAX\b|(?i:fax)|代表", name="company"
 )
@@ -138,18 +140,29 @@ def scan_phones(lines: list[Line], taken: list[Span]) -> list[Candidate]:
 
 
 def signature_lines(lines: list[Line]) -> set[int]:
-    """Lines of a company signature: never the member's phone (readings.md 15)."""
-    out: set[int] = set()
-    for line in lines:
-        if line.text and _COMPANY.search(line.text):
-            out.add(line.index)
-    for line in lines:
-        if _SIGNATURE_RULE.match(line.text):
-            block = [later.index for later in lines[line.index + 1 :]]
-            if any(index in out for index in block):
-                out.update(block)
-            break
+    """Lines of a company signature: never the member's phone (readings.md 15).
+
+    Each pattern runs once over the whole text (neither matches a line break, so a match is a
+    match in its line), not once per line."""
+    joined, starts = _joined(lines)
+    out = {bisect.bisect_right(starts, match.start()) - 1 for match in _COMPANY.finditer(joined)}
+    rule = _SIGNATURE_RULE_ANY_LINE.search(joined)
+    if rule is not None:
+        first = bisect.bisect_right(starts, rule.start())  # the line after the rule
+        block = [later.index for later in lines[first:]]
+        if any(index in out for index in block):
+            out.update(block)
     return out
+
+
+def _joined(lines: list[Line]) -> tuple[str, list[int]]:
+    """The normalised lines as one text, and where each line starts in it."""
+    starts = []
+    at = 0
+    for line in lines:
+        starts.append(at)
+        at += len(line.text) + 1
+    return "\n".join(line.text for line in lines), starts
 
 
 def split_name(candidate: Candidate, lines: list[Line]) -> list[Candidate]:
