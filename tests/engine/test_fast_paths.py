@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from triage import textmatch
-from triage.engine import detectors
+from triage.engine import detectors, reader, resolve
 from triage.engine.text import Line, normalise_line, split_lines
 
 # Characters every fold of text.py treats specially, and ordinary ones around them.
@@ -74,3 +74,34 @@ def _signature_reference(lines: list[Line]) -> set[int]:
 def test_signature_lines_is_the_per_line_reading(rows: list[str]) -> None:
     lines = split_lines("\n".join(rows))
     assert detectors.signature_lines(lines) == _signature_reference(lines)
+
+
+def test_plain_edge_characters_are_never_symbols() -> None:
+    """`_plain_edge` lets the resolver skip `_SYMBOLS`: not one of its characters may be a symbol."""
+    ranges = (range(0x80), range(0x3041, 0x3100), range(0x4E00, 0xA000), range(0xFF01, 0xFF5F))
+    for block in ranges:
+        for code in block:
+            ch = chr(code)
+            if resolve._plain_edge(ch):
+                assert resolve._SYMBOLS.sub("", f"{ch}x{ch}") == f"{ch}x{ch}", hex(code)
+
+
+_CLEAN_ALPHABET = "0123456789#*. \n山ア@a\ufe0f\u20e3\ufffd\ue63e\u2600\U0001f600\u200d"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=_CLEAN_ALPHABET, max_size=12))
+def test_clean_is_the_two_substitutions(text: str) -> None:
+    cleaned = resolve._SYMBOLS.sub("", text).strip()
+    expected = resolve._FULL_STOP.sub("", cleaned) if "@" not in cleaned else cleaned
+    assert resolve._clean(text) == expected
+
+
+_LEAD_ALPHABET = "【】[]()※★:=→|-–— 山1a"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=_LEAD_ALPHABET, max_size=14))
+def test_lead_cut_is_the_two_substitutions(rest: str) -> None:
+    assert reader._lead_cut(rest) == reader._LEAD_SEPARATOR.sub("", reader._LATE_HINT.sub("", rest))
+    assert reader._may_break(rest) or reader._SENTENCE_BREAK.search(rest) is None

@@ -208,7 +208,7 @@ class Reader:
             target, label, rest, rest_at, sep = found
             self.consumed.add(index)
             self.label_end[index] = rest_at
-            value = _LEAD_SEPARATOR.sub("", _LATE_HINT.sub("", rest)).strip()
+            value = _lead_cut(rest).strip()
             corrected = self._corrected_value(target, value) if index in self.corrections else None
             if corrected is not None:
                 value = corrected
@@ -239,7 +239,7 @@ class Reader:
     def _cut_at_next_label(self, value: str) -> str:
         """`電話番号は080…、住所は千葉県…`, `Name 藤本 一輝, reading フジモト カズキ`, `maomao. Born …`:
         the first value ends where the next label or the sentence starts."""
-        end = _SENTENCE_BREAK.search(value)
+        end = _SENTENCE_BREAK.search(value) if _may_break(value) else None
         if end is not None and "@" not in value[: end.start() + 2]:
             value = value[: end.start()]
         try:
@@ -512,6 +512,21 @@ def _table_row(line: Line) -> Line:
 
 _EN_BREAKS = frozenset({"and", "or", "but", "then", "also", "plus"})
 _SENTENCE_BREAK = textmatch.compile(r"。|[.!?][ ]+(?=[A-Z])")
+
+
+def _may_break(value: str) -> bool:
+    """Whether `_SENTENCE_BREAK` can match at all (it needs one of these characters)."""
+    return "。" in value or "." in value or "!" in value or "?" in value
+
+
+def _lead_cut(rest: str) -> str:
+    """`_LATE_HINT` then `_LEAD_SEPARATOR` removed from the start of `rest`; each is tried only
+    when `rest` starts with a character it must start with (a pattern call costs microseconds)."""
+    if rest[:1] in ("【", "[", "("):
+        rest = _LATE_HINT.sub("", rest)
+    if rest[:1] in ("-", "–", "—", "→", ":", "=", "|"):
+        rest = _LEAD_SEPARATOR.sub("", rest)
+    return rest
 _OF_PHRASE = textmatch.compile(r"[^0-9、。,.]{1,8}の[ ]?")
 _SHORT_TERM_FOLLOWERS = frozenset(("は", ":", "=", " ", "(", "（", "→", "が", "も", ""))
 # `My nickname on the site is emi_s`: a few words between an English label and its verb.

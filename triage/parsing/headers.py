@@ -103,6 +103,9 @@ def decode_header_with_how(raw: str) -> tuple[str, str]:
 
 def _decode(raw: str) -> tuple[str, str]:
     text = _FOLD.sub(r"\1", raw) if "\n" in raw or "\r" in raw else raw
+    if "=?" not in text and "\x1b" not in text and text.isascii():
+        # Nothing to decode (most header fields): what the loop below gives for such text.
+        return text.translate(_DROP).strip(" \t"), "ascii"
     pieces: list[str] = []
     hows: list[str] = []
 

@@ -1,0 +1,28 @@
+"""A header value with nothing to decode takes a shortcut; it must read as the full decoder reads it."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from triage.parsing import headers
+
+
+def _full(raw: str) -> tuple[str, str]:
+    """The decoder with its shortcut off: the value as one pending literal, as before."""
+    text = headers._FOLD.sub(r"\1", raw) if "\n" in raw or "\r" in raw else raw
+    literal, how = headers._literal(text)
+    return literal.translate(headers._DROP).strip(" \t"), how or "ascii"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab =?\r\n\t\x00<>@.\x1b", max_size=30))
+def test_ascii_values_read_as_the_full_decoder_reads_them(raw: str) -> None:
+    text = headers._FOLD.sub(r"\1", raw) if "\n" in raw or "\r" in raw else raw
+    if "=?" in text or "\x1b" in text:
+        return  # not the shortcut's case
+    assert headers.decode_header_with_how(raw) == _full(raw)
+
+
+def test_folded_ascii_value() -> None:
+    assert headers.decode_header_with_how("Re: hello\r\n world \t") == ("Re: hello world", "ascii")
