@@ -26,3 +26,15 @@ def test_ascii_values_read_as_the_full_decoder_reads_them(raw: str) -> None:
 
 def test_folded_ascii_value() -> None:
     assert headers.decode_header_with_how("Re: hello\r\n world \t") == ("Re: hello world", "ascii")
+
+
+def _chunks_by_pattern(text: str) -> list[str] | None:
+    if headers._B_TEXT.fullmatch(text) is None:
+        return None
+    return [match.group() for match in headers._B_CHUNK.finditer("".join(text.split()))]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="QUJD+/=ab9 \t?\u00e9", max_size=16))
+def test_b_chunks_are_the_patterns_chunks(text: str) -> None:
+    assert headers._b_chunks(text) == _chunks_by_pattern(text)
