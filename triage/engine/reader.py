@@ -11,6 +11,7 @@ Labels are exact FAQ labels or any label whose words name a field (labels.py).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 
 from triage import textmatch
@@ -79,6 +80,9 @@ class Reader:
         ] = {}  # consumed line -> where labels inside sentences may still stand
         self.label_end: dict[int, int] = {}  # line -> where its label (and the label's hints) ends
         self.candidates: list[Candidate] = []
+        every = range(len(lines))
+        self.exact_lines: set[int] | range = every  # lines where an exact label may stand (read())
+        self.term_lines: set[int] | range = every  # lines where a label word may stand
 
     # --- labels at the start of a line ------------------------------------------------------
 
@@ -196,6 +200,7 @@ class Reader:
         return _NOT_A_VALUE_LINE.match(self.text[index]) is None
 
     def read(self) -> None:
+        self.exact_lines, self.term_lines = self._lines_with_labels()
         index = 0
         while index < len(self.text):
             try:
@@ -215,7 +220,7 @@ class Reader:
             elif sep in _PROSE_SEPARATORS:
                 shaped = self._shape_value(target, value)
                 value = shaped if shaped is not None else value
-            value = self._cut_at_next_label(value)
+            value = self._cut_at_next_label(value, words=index in self.term_lines)
             if not value:
                 bracket = _BRACKET_VALUE.fullmatch(self._hints_of(label))
                 if bracket and not self._is_value_line(index + 1):
@@ -236,14 +241,46 @@ class Reader:
         at = label.find("【")
         return label[at:] if at >= 0 else ""
 
-    def _cut_at_next_label(self, value: str) -> str:
+    def _lines_with_labels(self) -> tuple[set[int] | range, set[int] | range]:
+        """The lines where an exact label or a label word may stand inside a sentence: each pattern
+        runs once over the whole text instead of once per line. A line where its pattern matches
+        alone has a match in the whole text that starts in it or runs into it (the patterns look
+        around a label only for a letter or digit, and a line break is neither), so every such
+        line is in its set; the per-line calls then read those lines exactly as before."""
+        every = range(len(self.text))
+        lowered = [line.lower() for line in self.text]
+        if any(len(low) != len(line) for low, line in zip(lowered, self.text, strict=True)):
+            return every, every  # a letter whose lower case is longer: the per-line reading
+        joined = "\n".join(lowered)
+        starts = []
+        at = 0
+        for line in lowered:
+            starts.append(at)
+            at += len(line) + 1
+
+        def lines_of(pattern: textmatch.Pattern) -> set[int] | range:
+            try:
+                matches = pattern.finditer(joined)
+            except textmatch.MatchTimeout:
+                return every
+            found: set[int] = set()
+            for match in matches:
+                first = bisect.bisect_right(starts, match.start()) - 1
+                last = bisect.bisect_right(starts, max(match.start(), match.end() - 1)) - 1
+                found.update(range(first, last + 1))
+            return found
+
+        return lines_of(self.labels.inline_lower), lines_of(self.labels.term_hits)
+
+    def _cut_at_next_label(self, value: str, *, words: bool = True) -> str:
         """`電話番号は080…、住所は千葉県…`, `Name 藤本 一輝, reading フジモト カズキ`, `maomao. Born …`:
         the first value ends where the next label or the sentence starts."""
         end = _SENTENCE_BREAK.search(value) if _may_break(value) else None
         if end is not None and "@" not in value[: end.start() + 2]:
             value = value[: end.start()]
         try:
-            for match in self.labels.words(value):
+            # `value` is part of its line: without a label word in the line, none is in it.
+            for match in self.labels.words(value) if words or "\u03a3" in value else ():
                 start = match.start()
                 if (start > 1 and value[start - 2 : start] in (", ", "、 ")) or (
                     start > 0 and value[start - 1] == "、"
@@ -336,8 +373,10 @@ class Reader:
             if start >= len(line):
                 continue
             try:
-                self._inline_exact(index, line, start)
-                self._inline_terms(index, line, start)
+                if index in self.exact_lines:
+                    self._inline_exact(index, line, start)
+                if index in self.term_lines:
+                    self._inline_terms(index, line, start)
             except textmatch.MatchTimeout:
                 continue
 
