@@ -80,9 +80,10 @@ class Reader:
         ] = {}  # consumed line -> where labels inside sentences may still stand
         self.label_end: dict[int, int] = {}  # line -> where its label (and the label's hints) ends
         self.candidates: list[Candidate] = []
-        every = range(len(lines))
-        self.exact_lines: set[int] | range = every  # lines where an exact label may stand (read())
-        self.term_lines: set[int] | range = every  # lines where a label word may stand
+        # Per line, how far into it a match of the exact labels / of the label words over the whole
+        # text reaches (read()); None: not known, every line is read.
+        self.exact_reach: dict[int, int] | None = None
+        self.term_reach: dict[int, int] | None = None
 
     # --- labels at the start of a line ------------------------------------------------------
 
@@ -200,7 +201,7 @@ class Reader:
         return _NOT_A_VALUE_LINE.match(self.text[index]) is None
 
     def read(self) -> None:
-        self.exact_lines, self.term_lines = self._lines_with_labels()
+        self.exact_reach, self.term_reach = self._label_reach()
         index = 0
         while index < len(self.text):
             try:
@@ -220,7 +221,7 @@ class Reader:
             elif sep in _PROSE_SEPARATORS:
                 shaped = self._shape_value(target, value)
                 value = shaped if shaped is not None else value
-            value = self._cut_at_next_label(value, words=index in self.term_lines)
+            value = self._cut_at_next_label(value, index, rest_at)
             if not value:
                 bracket = _BRACKET_VALUE.fullmatch(self._hints_of(label))
                 if bracket and not self._is_value_line(index + 1):
@@ -241,16 +242,19 @@ class Reader:
         at = label.find("【")
         return label[at:] if at >= 0 else ""
 
-    def _lines_with_labels(self) -> tuple[set[int] | range, set[int] | range]:
-        """The lines where an exact label or a label word may stand inside a sentence: each pattern
-        runs once over the whole text instead of once per line. A line where its pattern matches
-        alone has a match in the whole text that starts in it or runs into it (the patterns look
-        around a label only for a letter or digit, and a line break is neither), so every such
-        line is in its set; the per-line calls then read those lines exactly as before."""
-        every = range(len(self.text))
+    def _label_reach(self) -> tuple[dict[int, int] | None, dict[int, int] | None]:
+        """Where an exact label or a label word may stand inside a sentence: each pattern runs once
+        over the whole text instead of once per line (and per labelled value), and the per-line
+        calls run only where a match of the whole text reaches.
+
+        A match found in a line alone (from any position) is a match in the whole text too, or
+        lies inside one found there that starts earlier: the patterns look around a label only
+        for a letter or a digit, which a line break is not, and words are plain literals. So a
+        line, or the rest of a line from some position, that no whole-text match reaches into
+        holds none; the values read after a label are parts of that rest."""
         lowered = [line.lower() for line in self.text]
         if any(len(low) != len(line) for low, line in zip(lowered, self.text, strict=True)):
-            return every, every  # a letter whose lower case is longer: the per-line reading
+            return None, None  # a letter whose lower case is longer: the per-line reading
         joined = "\n".join(lowered)
         starts = []
         at = 0
@@ -258,29 +262,32 @@ class Reader:
             starts.append(at)
             at += len(line) + 1
 
-        def lines_of(pattern: textmatch.Pattern) -> set[int] | range:
+        def reach_of(pattern: textmatch.Pattern) -> dict[int, int] | None:
             try:
                 matches = pattern.finditer(joined)
             except textmatch.MatchTimeout:
-                return every
-            found: set[int] = set()
+                return None
+            reach: dict[int, int] = {}
             for match in matches:
                 first = bisect.bisect_right(starts, match.start()) - 1
                 last = bisect.bisect_right(starts, max(match.start(), match.end() - 1)) - 1
-                found.update(range(first, last + 1))
-            return found
+                for index in range(first, last + 1):
+                    end = min(match.end() - starts[index], len(lowered[index]) + 1)
+                    reach[index] = max(reach.get(index, 0), end)
+            return reach
 
-        return lines_of(self.labels.inline_lower), lines_of(self.labels.term_hits)
+        return reach_of(self.labels.inline_lower), reach_of(self.labels.term_hits)
 
-    def _cut_at_next_label(self, value: str, *, words: bool = True) -> str:
+    def _cut_at_next_label(self, value: str, index: int = -1, rest_at: int = 0) -> str:
         """`電話番号は080…、住所は千葉県…`, `Name 藤本 一輝, reading フジモト カズキ`, `maomao. Born …`:
         the first value ends where the next label or the sentence starts."""
         end = _SENTENCE_BREAK.search(value) if _may_break(value) else None
         if end is not None and "@" not in value[: end.start() + 2]:
             value = value[: end.start()]
         try:
-            # `value` is part of its line: without a label word in the line, none is in it.
-            for match in self.labels.words(value) if words or "\u03a3" in value else ():
+            # `value` is part of line `index` from `rest_at` on (Σ lower-cases by its neighbours).
+            maybe = index < 0 or "\u03a3" in value or _may_stand(self.term_reach, index, rest_at)
+            for match in self.labels.words(value) if maybe else ():
                 start = match.start()
                 if (start > 1 and value[start - 2 : start] in (", ", "、 ")) or (
                     start > 0 and value[start - 1] == "、"
@@ -291,7 +298,8 @@ class Reader:
         except textmatch.MatchTimeout:
             pass
         try:
-            for match in self.labels.inline_labels(value):
+            maybe = index < 0 or "\u03a3" in value or _may_stand(self.exact_reach, index, rest_at)
+            for match in self.labels.inline_labels(value) if maybe else ():
                 start = match.start()
                 if start > 0 and value[start - 1] in "、,。 " and match.group("sep"):
                     target = self.labels.exact(match.group("label"))
@@ -373,9 +381,9 @@ class Reader:
             if start >= len(line):
                 continue
             try:
-                if index in self.exact_lines:
+                if _may_stand(self.exact_reach, index, start):
                     self._inline_exact(index, line, start)
-                if index in self.term_lines:
+                if _may_stand(self.term_reach, index, start):
                     self._inline_terms(index, line, start)
             except textmatch.MatchTimeout:
                 continue
@@ -535,6 +543,11 @@ class Reader:
         return None
 
 
+def _may_stand(reach: dict[int, int] | None, index: int, start: int) -> bool:
+    """Whether a label may stand in line `index` from `start` on (`Reader._label_reach`)."""
+    return reach is None or reach.get(index, 0) > start
+
+
 def _table_row(line: Line) -> Line:
     """`| 氏名 | 柴田 直人 |` reads as `氏名 | 柴田 直人` (a table row is a label and its value)."""
     text = line.text
@@ -566,6 +579,8 @@ def _lead_cut(rest: str) -> str:
     if rest[:1] in ("-", "–", "—", "→", ":", "=", "|"):
         rest = _LEAD_SEPARATOR.sub("", rest)
     return rest
+
+
 _OF_PHRASE = textmatch.compile(r"[^0-9、。,.]{1,8}の[ ]?")
 _SHORT_TERM_FOLLOWERS = frozenset(("は", ":", "=", " ", "(", "（", "→", "が", "も", ""))
 # `My nickname on the site is emi_s`: a few words between an English label and its verb.

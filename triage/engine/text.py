@@ -180,8 +180,8 @@ _UNEVEN = textmatch.compile(
     name="text:uneven",
 )
 # One character for one: full-width ASCII, the two wave dashes, blanks (as normalise_line folds them).
-_ONE_FOR_ONE = {
-    **{code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)},
+_ONE_FOR_ONE: dict[int, str] = {
+    **{code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)},
     **{ord(ch): folded for ch, folded in _WAVES.items()},
     **{ord(ch): " " for ch in _BLANKS},
 }

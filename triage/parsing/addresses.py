@@ -141,7 +141,7 @@ def _clean_encoded_word(word: str) -> bool:
         text = base64.b64decode(payload, validate=True).decode(charset)
     except (binascii.Error, LookupError, UnicodeError):
         return False
-    return not any(ch < " " and ch != "\t" or ch == "\x7f" or "\ud800" <= ch <= "\udfff" for ch in text)
+    return not any((ch < " " and ch != "\t") or ch == "\x7f" or "\ud800" <= ch <= "\udfff" for ch in text)
 
 
 def _defects_of_from(value: str) -> bool:
