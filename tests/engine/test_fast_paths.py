@@ -168,3 +168,36 @@ def _read(text: str, reach: bool) -> list[object]:
 def test_reader_reads_the_same_with_and_without_the_whole_text_scans(pieces: list[str]) -> None:
     text = "".join(pieces)
     assert _read(text, reach=True) == _read(text, reach=False)
+
+
+def _corrections_reference(lines: list[Line], rules: RuleSet) -> set[int]:
+    pattern = textmatch.any_of(rules.corrections, name="corrections")
+    assert pattern is not None
+    return {line.index for line in lines if line.text and pattern.search(line.text)}
+
+
+_CORRECTION_PIECES = (
+    "正しくは",
+    "訂正",
+    "間違い",
+    "the correct number",
+    "sorry, my ",
+    "is",
+    "I meant",
+    "0",
+    " ",
+    "\n",
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_CORRECTION_PIECES), max_size=12))
+def test_correction_lines_are_the_per_line_reading(pieces: list[str]) -> None:
+    lines = split_lines("".join(pieces))
+    assert detectors.correction_lines(lines, _rules()) == _corrections_reference(lines, _rules())
+
+
+def test_line_aware_patterns_are_read_line_by_line() -> None:
+    assert detectors._line_free(r"(?i)\bcorrect (?:one|number)\b|訂正")
+    for source in (r"^正しくは", r"訂正$", r"(?<=\s)訂正", r"(?!x)訂正", r"(?>a+)b", r"a++", r"\A訂正"):
+        assert not detectors._line_free(source), source

@@ -38,3 +38,12 @@ def _chunks_by_pattern(text: str) -> list[str] | None:
 @given(st.text(alphabet="QUJD+/=ab9 \t?\u00e9", max_size=16))
 def test_b_chunks_are_the_patterns_chunks(text: str) -> None:
     assert headers._b_chunks(text) == _chunks_by_pattern(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=" \t*差出人送信者FfRrOoMm:：x", max_size=10))
+def test_header_block_precondition_never_hides_a_match(line: str) -> None:
+    from triage.parsing import quotes
+
+    if quotes._HEADER_BLOCK_FIRST.match(line):
+        assert quotes._may_open_header_block(line)

@@ -226,12 +226,31 @@ def _part(candidate: Candidate, target: str, text: str, line: Line, start: int) 
     )
 
 
+# What lets a pattern tell one line alone from the same line inside the whole text: anchors,
+# lookarounds, atomic groups and possessive quantifiers (and a `^` inside a class, to be safe).
+_LINE_AWARE = ("^", "$", "\\A", "\\Z", "\\z", "\\G", "(?=", "(?!", "(?<", "(?>", "++", "*+", "?+", "}+")
+
+
+def _line_free(source: str) -> bool:
+    """True when a pattern that matches in a line alone surely matches in the whole text too:
+    without anchors, lookarounds or atomic matching, the same path is there, and `\\b` sees a
+    line break as it sees the end of the text. (Rule patterns are data: any other one is run
+    line by line.)"""
+    return not any(token in source for token in _LINE_AWARE)
+
+
 def correction_lines(lines: list[Line], rules: RuleSet) -> set[int]:
     """Lines that correct an earlier value (`先ほどの番号は間違いで、正しくは…`, `the correct one is`)."""
     out: set[int] = set()
     pattern = textmatch.any_of(rules.corrections, name="corrections")
     if pattern is None:
         return out
+    if _line_free(pattern.pattern):
+        try:
+            if pattern.search(_joined(lines)[0]) is None:
+                return out  # most mails: one call instead of one per line
+        except textmatch.MatchTimeout:
+            pass
     for line in lines:
         if not line.text:
             continue
