@@ -158,7 +158,7 @@ def _read(text: str, reach: bool) -> list[object]:
     rules = _rules()
     found = reader.Reader(split_lines(text), rules, labels_for(rules, "secure_jo1"), set(), text)
     if not reach:
-        found._label_reach = lambda: (None, None)  # type: ignore[method-assign]
+        found._label_reach = lambda: (None, None, None)  # type: ignore[method-assign]
     found.read()
     return [*found.candidates, sorted(found.consumed)]
 

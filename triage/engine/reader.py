@@ -84,6 +84,7 @@ class Reader:
         # text reaches (read()); None: not known, every line is read.
         self.exact_reach: dict[int, int] | None = None
         self.term_reach: dict[int, int] | None = None
+        self.may_open: set[int] | None = None  # lines an exact label may open (None: every line)
 
     # --- labels at the start of a line ------------------------------------------------------
 
@@ -92,7 +93,8 @@ class Reader:
         line = self.text[index]
         if not line:
             return None
-        match = self.labels.line_start.match(line)
+        may_open = self.may_open is None or index in self.may_open
+        match = self.labels.line_start.match(line) if may_open else None
         if match is not None:
             found = self._exact(match, index)
             if found is not None:
@@ -201,7 +203,7 @@ class Reader:
         return _NOT_A_VALUE_LINE.match(self.text[index]) is None
 
     def read(self) -> None:
-        self.exact_reach, self.term_reach = self._label_reach()
+        self.exact_reach, self.term_reach, self.may_open = self._label_reach()
         index = 0
         while index < len(self.text):
             try:
@@ -242,7 +244,7 @@ class Reader:
         at = label.find("【")
         return label[at:] if at >= 0 else ""
 
-    def _label_reach(self) -> tuple[dict[int, int] | None, dict[int, int] | None]:
+    def _label_reach(self) -> tuple[dict[int, int] | None, dict[int, int] | None, set[int] | None]:
         """Where an exact label or a label word may stand inside a sentence: each pattern runs once
         over the whole text instead of once per line (and per labelled value), and the per-line
         calls run only where a match of the whole text reaches.
@@ -253,8 +255,9 @@ class Reader:
         line, or the rest of a line from some position, that no whole-text match reaches into
         holds none; the values read after a label are parts of that rest."""
         lowered = [line.lower() for line in self.text]
+        may_open = self._may_open()
         if any(len(low) != len(line) for low, line in zip(lowered, self.text, strict=True)):
-            return None, None  # a letter whose lower case is longer: the per-line reading
+            return None, None, may_open  # a letter whose lower case is longer: the per-line reading
         joined = "\n".join(lowered)
         starts = []
         at = 0
@@ -276,7 +279,30 @@ class Reader:
                     reach[index] = max(reach.get(index, 0), end)
             return reach
 
-        return reach_of(self.labels.inline_lower), reach_of(self.labels.term_hits)
+        return reach_of(self.labels.inline_lower), reach_of(self.labels.term_hits), may_open
+
+    def _may_open(self) -> set[int] | None:
+        """The lines an exact label may open: the line-start pattern, with `^` and `$` at every
+        line, runs once over the whole text. A line it matches alone has the same match at its
+        start in the whole text, or lies inside a match that starts on an earlier line."""
+        pattern = self.labels.line_start
+        anywhere = textmatch.compile(pattern.pattern, pattern.flags | textmatch.MULTILINE, name=pattern.name)
+        joined = "\n".join(self.text)
+        starts = []
+        at = 0
+        for line in self.text:
+            starts.append(at)
+            at += len(line) + 1
+        try:
+            matches = anywhere.finditer(joined)
+        except textmatch.MatchTimeout:
+            return None
+        lines: set[int] = set()
+        for match in matches:
+            first = bisect.bisect_right(starts, match.start()) - 1
+            last = bisect.bisect_right(starts, max(match.start(), match.end() - 1)) - 1
+            lines.update(range(first, last + 1))
+        return lines
 
     def _cut_at_next_label(self, value: str, index: int = -1, rest_at: int = 0) -> str:
         """`電話番号は080…、住所は千葉県…`, `Name 藤本 一輝, reading フジモト カズキ`, `maomao. Born …`:
