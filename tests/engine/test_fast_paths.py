@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from triage import textmatch
 from triage.config import Settings
 from triage.engine import detectors, reader, resolve
-from triage.engine.labels import labels_for
 from triage.engine.loader import load_rules
 from triage.engine.spec import RuleSet
 from triage.engine.text import Line, normalise_line, split_lines
@@ -113,61 +112,10 @@ def test_lead_cut_is_the_two_substitutions(rest: str) -> None:
     assert reader._may_break(rest) or reader._SENTENCE_BREAK.search(rest) is None
 
 
-_READER_PIECES = (
-    "電話番号",
-    "電話",
-    "番号",
-    "は",
-    ":",
-    "、",
-    "。",
-    " ",
-    "ID",
-    "id",
-    "Phone",
-    "phone:",
-    "my ",
-    "nickname is ",
-    "ニックネーム",
-    "生年月日",
-    "090-1234-5678",
-    "taro@example.jp",
-    "山田 太郎",
-    "(携帯)",
-    "【",
-    "】",
-    "E1234567",
-    "パスワードに",
-    "19901201",
-    "を入れました",
-    ", ",
-    "会員番号",
-    "Σ",
-    "・",
-    "\n",
-)
-
-
 @functools.cache
 def _rules() -> RuleSet:
     settings = Settings.from_env()
     return load_rules(settings.rules_dir, settings.replies_dir)
-
-
-def _read(text: str, reach: bool) -> list[object]:
-    rules = _rules()
-    found = reader.Reader(split_lines(text), rules, labels_for(rules, "secure_jo1"), set(), text)
-    if not reach:
-        found._label_reach = lambda: (None, None, None)  # type: ignore[method-assign]
-    found.read()
-    return [*found.candidates, sorted(found.consumed)]
-
-
-@settings(max_examples=150, deadline=None)
-@given(st.lists(st.sampled_from(_READER_PIECES), max_size=24))
-def test_reader_reads_the_same_with_and_without_the_whole_text_scans(pieces: list[str]) -> None:
-    text = "".join(pieces)
-    assert _read(text, reach=True) == _read(text, reach=False)
 
 
 def _corrections_reference(lines: list[Line], rules: RuleSet) -> set[int]:

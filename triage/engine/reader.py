@@ -11,7 +11,6 @@ Labels are exact FAQ labels or any label whose words name a field (labels.py).
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 
 from triage import textmatch
@@ -80,11 +79,6 @@ class Reader:
         ] = {}  # consumed line -> where labels inside sentences may still stand
         self.label_end: dict[int, int] = {}  # line -> where its label (and the label's hints) ends
         self.candidates: list[Candidate] = []
-        # Per line, how far into it a match of the exact labels / of the label words over the whole
-        # text reaches (read()); None: not known, every line is read.
-        self.exact_reach: dict[int, int] | None = None
-        self.term_reach: dict[int, int] | None = None
-        self.may_open: set[int] | None = None  # lines an exact label may open (None: every line)
 
     # --- labels at the start of a line ------------------------------------------------------
 
@@ -93,8 +87,7 @@ class Reader:
         line = self.text[index]
         if not line:
             return None
-        may_open = self.may_open is None or index in self.may_open
-        match = self.labels.line_start.match(line) if may_open else None
+        match = self.labels.line_start.match(line)
         if match is not None:
             found = self._exact(match, index)
             if found is not None:
@@ -203,7 +196,6 @@ class Reader:
         return _NOT_A_VALUE_LINE.match(self.text[index]) is None
 
     def read(self) -> None:
-        self.exact_reach, self.term_reach, self.may_open = self._label_reach()
         index = 0
         while index < len(self.text):
             try:
@@ -223,7 +215,7 @@ class Reader:
             elif sep in _PROSE_SEPARATORS:
                 shaped = self._shape_value(target, value)
                 value = shaped if shaped is not None else value
-            value = self._cut_at_next_label(value, index, rest_at)
+            value = self._cut_at_next_label(value)
             if not value:
                 bracket = _BRACKET_VALUE.fullmatch(self._hints_of(label))
                 if bracket and not self._is_value_line(index + 1):
@@ -244,76 +236,14 @@ class Reader:
         at = label.find("【")
         return label[at:] if at >= 0 else ""
 
-    def _label_reach(self) -> tuple[dict[int, int] | None, dict[int, int] | None, set[int] | None]:
-        """Where an exact label or a label word may stand inside a sentence: each pattern runs once
-        over the whole text instead of once per line (and per labelled value), and the per-line
-        calls run only where a match of the whole text reaches.
-
-        A match found in a line alone (from any position) is a match in the whole text too, or
-        lies inside one found there that starts earlier: the patterns look around a label only
-        for a letter or a digit, which a line break is not, and words are plain literals. So a
-        line, or the rest of a line from some position, that no whole-text match reaches into
-        holds none; the values read after a label are parts of that rest."""
-        lowered = [line.lower() for line in self.text]
-        may_open = self._may_open()
-        if any(len(low) != len(line) for low, line in zip(lowered, self.text, strict=True)):
-            return None, None, may_open  # a letter whose lower case is longer: the per-line reading
-        joined = "\n".join(lowered)
-        starts = []
-        at = 0
-        for line in lowered:
-            starts.append(at)
-            at += len(line) + 1
-
-        def reach_of(pattern: textmatch.Pattern) -> dict[int, int] | None:
-            try:
-                matches = pattern.finditer(joined)
-            except textmatch.MatchTimeout:
-                return None
-            reach: dict[int, int] = {}
-            for match in matches:
-                first = bisect.bisect_right(starts, match.start()) - 1
-                last = bisect.bisect_right(starts, max(match.start(), match.end() - 1)) - 1
-                for index in range(first, last + 1):
-                    end = min(match.end() - starts[index], len(lowered[index]) + 1)
-                    reach[index] = max(reach.get(index, 0), end)
-            return reach
-
-        return reach_of(self.labels.inline_lower), reach_of(self.labels.term_hits), may_open
-
-    def _may_open(self) -> set[int] | None:
-        """The lines an exact label may open: the line-start pattern, with `^` and `$` at every
-        line, runs once over the whole text. A line it matches alone has the same match at its
-        start in the whole text, or lies inside a match that starts on an earlier line."""
-        pattern = self.labels.line_start
-        anywhere = textmatch.compile(pattern.pattern, pattern.flags | textmatch.MULTILINE, name=pattern.name)
-        joined = "\n".join(self.text)
-        starts = []
-        at = 0
-        for line in self.text:
-            starts.append(at)
-            at += len(line) + 1
-        try:
-            matches = anywhere.finditer(joined)
-        except textmatch.MatchTimeout:
-            return None
-        lines: set[int] = set()
-        for match in matches:
-            first = bisect.bisect_right(starts, match.start()) - 1
-            last = bisect.bisect_right(starts, max(match.start(), match.end() - 1)) - 1
-            lines.update(range(first, last + 1))
-        return lines
-
-    def _cut_at_next_label(self, value: str, index: int = -1, rest_at: int = 0) -> str:
+    def _cut_at_next_label(self, value: str) -> str:
         """`電話番号は080…、住所は千葉県…`, `Name 藤本 一輝, reading フジモト カズキ`, `maomao. Born …`:
         the first value ends where the next label or the sentence starts."""
         end = _SENTENCE_BREAK.search(value) if _may_break(value) else None
         if end is not None and "@" not in value[: end.start() + 2]:
             value = value[: end.start()]
         try:
-            # `value` is part of line `index` from `rest_at` on (Σ lower-cases by its neighbours).
-            maybe = index < 0 or "\u03a3" in value or _may_stand(self.term_reach, index, rest_at)
-            for match in self.labels.words(value) if maybe else ():
+            for match in self.labels.words(value):
                 start = match.start()
                 if (start > 1 and value[start - 2 : start] in (", ", "、 ")) or (
                     start > 0 and value[start - 1] == "、"
@@ -324,8 +254,7 @@ class Reader:
         except textmatch.MatchTimeout:
             pass
         try:
-            maybe = index < 0 or "\u03a3" in value or _may_stand(self.exact_reach, index, rest_at)
-            for match in self.labels.inline_labels(value) if maybe else ():
+            for match in self.labels.inline_labels(value):
                 start = match.start()
                 if start > 0 and value[start - 1] in "、,。 " and match.group("sep"):
                     target = self.labels.exact(match.group("label"))
@@ -407,10 +336,8 @@ class Reader:
             if start >= len(line):
                 continue
             try:
-                if _may_stand(self.exact_reach, index, start):
-                    self._inline_exact(index, line, start)
-                if _may_stand(self.term_reach, index, start):
-                    self._inline_terms(index, line, start)
+                self._inline_exact(index, line, start)
+                self._inline_terms(index, line, start)
             except textmatch.MatchTimeout:
                 continue
 
@@ -567,11 +494,6 @@ class Reader:
             if value is not None:
                 return value
         return None
-
-
-def _may_stand(reach: dict[int, int] | None, index: int, start: int) -> bool:
-    """Whether a label may stand in line `index` from `start` on (`Reader._label_reach`)."""
-    return reach is None or reach.get(index, 0) > start
 
 
 def _table_row(line: Line) -> Line:
