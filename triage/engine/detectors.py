@@ -114,8 +114,10 @@ _PHONE_SHAPE = textmatch.compile(
 _SIGNATURE_RULE_ANY_LINE = textmatch.compile(
     r"^(?:--[ ]?|[-=_━─―＿]{3,})$", textmatch.MULTILINE, name="signature-rule"
 )
-_COMPANY = textmatch.compile(
-    r"株式会社|有限会社|合同会社|\b(?:Inc|Co|Ltd|LLC|Corp)\b\.?|\bFAX\b|(?i:fax)|代表", name="company"
+_COMPANY = textmatch.with_first_chars(
+    textmatch.compile(
+        r"株式会社|有限会社|合同会社|\b(?:Inc|Co|Ltd|LLC|Corp)\b\.?|\bFAX\b|(?i:fax)|代表", name="company"
+    )
 )
 
 
