@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from triage import textmatch
 from triage.config import Settings
-from triage.engine import detectors, reader, resolve
+from triage.engine import detectors, reader, resolve, wareki
 from triage.engine.loader import load_rules
 from triage.engine.spec import RuleSet
 from triage.engine.text import Line, normalise_line, split_lines
@@ -149,3 +149,21 @@ def test_line_aware_patterns_are_read_line_by_line() -> None:
     assert detectors._line_free(r"(?i)\bcorrect (?:one|number)\b|訂正")
     for source in (r"^正しくは", r"訂正$", r"(?<=\s)訂正", r"(?!x)訂正", r"(?>a+)b", r"a++", r"\A訂正"):
         assert not detectors._line_free(source), source
+
+
+def _find_every_pattern(text: str) -> tuple[tuple[int, int], dict[str, str | None]] | None:
+    best = None
+    for pattern in wareki._PATTERNS:
+        match = pattern.search(text)
+        if match is not None and (
+            best is None or (match.start(), -match.end()) < (best.start(), -best.end())
+        ):
+            best = match
+    return None if best is None else (best.span(), best.groupdict())
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="0123456789年月日/.- 平成昭和令元HhSsRrMTſmarchMayjuneof,th生まれ", max_size=16))
+def test_date_patterns_skipped_by_their_needs_find_the_same_date(text: str) -> None:
+    found = wareki._find(text)
+    assert (None if found is None else (found.span(), found.groupdict())) == _find_every_pattern(text)

@@ -125,7 +125,7 @@ def scan_phones(lines: list[Line], taken: list[Span]) -> list[Candidate]:
     """A phone-shaped number anywhere the member wrote it without a label (`call me at +81 70-…`)."""
     out = []
     for line in lines:
-        if not line.text or not any(ch.isdigit() for ch in line.text):
+        if not line.text or not any(map(str.isdigit, line.text)):
             continue
         try:
             matches = _PHONE_SHAPE.finditer(line.text)

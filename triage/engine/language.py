@@ -72,7 +72,8 @@ def _classify(line: str) -> str | None:
 
 def _form_kind(line: str) -> str | None:
     """A form line speaks the language of the label the member typed, not of the value (a name)."""
-    match = _FORM_LABEL.match(_without_addresses(line))
+    # The label ends at a colon: a bulleted line without one has no label to read.
+    match = _FORM_LABEL.match(_without_addresses(line)) if ":" in line or "：" in line else None
     if match is not None:
         label = match.group("label")
         if _japanese_count(label):

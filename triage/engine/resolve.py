@@ -141,7 +141,9 @@ class Resolver:
                 written, result = joined, longer
                 candidate = replace(candidate, spans=candidate.spans + candidate.more_spans)
         if len(candidate.spans) == 1 and self.lines:
-            candidate = replace(candidate, spans=(self._narrow(candidate, written),))
+            narrowed = self._narrow(candidate, written)
+            if narrowed != candidate.spans[0]:  # a new candidate only when the span changes
+                candidate = replace(candidate, spans=(narrowed,))
         if result is None:
             self._note(key, candidate, written, "not_given", "a placeholder answer (なし, 不明, none …)")
             return

@@ -167,9 +167,9 @@ def _walk(msg: Message, limits: Limits, defects: list[str]) -> list[tuple[str, M
     return leaves
 
 
-def _decode_part(part: Message) -> tuple[str, str, int]:
+def _decode_part(part: Message, charset: str | None) -> tuple[str, str, int]:
     data = _payload_bytes(part)
-    text, how = decode_bytes(data, _charset_label(part))
+    text, how = decode_bytes(data, charset)
     return text, how, len(data)
 
 
@@ -285,8 +285,9 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
         filename = _filename(part)
         # No or an illegal boundary: the stdlib found no parts; read the payload as text (§4).
         unsplit = ctype.startswith("multipart/") and not part.is_multipart()
+        charset = _charset_label(part)  # read once: each read parses the Content-Type again
         if (ctype.startswith("text/") or unsplit) and not attachment:
-            text, how, size = _decode_part(part)
+            text, how, size = _decode_part(part, charset)
             if (ctype == "text/plain" or unsplit) and text.strip():
                 # A second text part after an inline image is the member's too (issue 8): join them.
                 plain = (text, how) if plain is None else (plain[0].rstrip("\n") + "\n\n" + text, plain[1])
@@ -299,7 +300,7 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
             PartInfo(
                 path=path,
                 content_type=ctype,
-                declared_charset=_charset_label(part),
+                declared_charset=charset,
                 transfer_encoding=_transfer_encoding(part) or None,
                 how=how,
                 size=size,
