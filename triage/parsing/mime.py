@@ -245,13 +245,16 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
         defects.append(f"TooManyHeaders: {len(raw_items)} header fields, the first {limits.max_headers} kept")
         raw_items = raw_items[: limits.max_headers]
 
+    by_name: dict[str, list[str]] = {}  # lower-cased name -> every value, in order
+    for key, value in raw_items:
+        by_name.setdefault(key.lower(), []).append(value)
+
     def raw_first(name: str) -> str | None:
-        low = name.lower()
-        return next((value for key, value in raw_items if key.lower() == low), None)
+        values = by_name.get(name.lower())
+        return values[0] if values else None
 
     def raw_all(name: str) -> list[str]:
-        low = name.lower()
-        return [value for key, value in raw_items if key.lower() == low]
+        return list(by_name.get(name.lower(), ()))
 
     from_raw = raw_first("From")
     from_addr, from_ambiguous = parse_from(from_raw) if from_raw is not None else (None, True)
@@ -359,7 +362,7 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
         parts=tuple(parts),
         attachments=attachments,
         defects=tuple(dict.fromkeys(defects)),
-        header_names_lower=frozenset(name.lower() for name, _ in raw_items),
+        header_names_lower=frozenset(by_name),
     )
 
 
