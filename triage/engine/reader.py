@@ -27,6 +27,7 @@ _CARRIER_ID_SHAPE = textmatch.compile(r"(?P<value>[A-Za-z0-9][A-Za-z0-9 -]{4,40}
 _NOT_A_VALUE_LINE = textmatch.compile(r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※]|[-=_*]{3,}|【[^】]{0,20}】$)")
 # The rest of a line that extends its label up to a later separator: `Plus member ID starting with E: …`.
 _LABEL_TAIL = textmatch.compile(r"^(?P<tail>[^:=→0-9@]{1,48}?)(?:[ ]?[:=→]|[ ][-–—][ ])[ ]?(?P<rest>.*)$")
+_BULLET_CHARS = frozenset("・･•●○◆◇■□▼▽▲△◎★☆※*+>＞»〇◯-")
 _BULLETS_AT_START = textmatch.compile(r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※*+>＞»〇◯-][ ]?)+")
 _DIGIT_OUTSIDE_BRACKETS = textmatch.compile(
     r"@|[0-9](?![^(（\[【]*[)）\]】])(?![0-9]*[ ]?(?:桁|文字|digits?|characters?|chars?))"
@@ -104,7 +105,9 @@ class Reader:
         space or several blanks, then the value."""
         line = self.lines[index]
         text = line.text
-        bullets = _BULLETS_AT_START.match(text)
+        if " " not in text:
+            return None  # no blank after a label
+        bullets = _BULLETS_AT_START.match(text) if text[:1] in _BULLET_CHARS else None
         begin = bullets.end() if bullets else 0
         blank = text.find(" ", begin)
         if blank <= begin or blank - begin > 24 or blank + 1 >= len(text):
