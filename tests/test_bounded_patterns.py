@@ -287,6 +287,7 @@ def _read_everything() -> None:
     quotes.split_quoted("x\nOn Wed, May 1, 2024 at 10:00 Taro\n<taro@example.jp> wrote:\n> q")
     language.text_language("お名前: 山田\n電話: 090")
     headers.decode_header("a\r\n b")
+    headers.decode_header("=?UTF-8?B?5bGx 55Sw?= x")  # base64 with a blank: read by its patterns
     screen(parse_mail(MAIL), settings, mailboxes=frozenset({"secure_jo1"}))
     htmltext.html_to_text("<p>a < b</p>")
     wareki.parse_date("平成二年一月二日 1990/1/2 March 5, 1995", dt.date(2026, 1, 1))

@@ -33,9 +33,11 @@ CASES = [
     ("labels", "Mobile - 090 7777 8888", "secure_jo1", "phone", "09077778888"),
     ("labels", "パスワード(桁数)：8", "secure_jo1", "password_length", 8),
     ("labels", "お住まいの都道府県\u3000熊本", "secure_jo1", "prefecture", "熊本県"),
+    ("labels", "■お住まいの都道府県\u3000熊本", "secure_jo1", "prefecture", "熊本県"),
     ("labels", "登録ニックネーム\tももち", "secure_lunasea", "nickname", "ももち"),
     ("labels", "ニックネーム\u3000はやて", "secure_jo1", "nickname", "はやて"),
     ("labels", "| フリガナ | シバタ ナオト |", "secure_jo1", "name_kana", "シバタ ナオト"),
+    ("labels", "電話番号:【必須】: 090-1111-2222", "secure_jo1", "phone", "09011112222"),
     # translated templates
     ("translated", "Member number I typed - 79591366", "secure_lunasea", "login_member_number", "79591366"),
     ("translated", "Registered address (prefecture): 北海道", "secure_jo1", "prefecture", "北海道"),

@@ -111,9 +111,13 @@ _PHONE_SHAPE = textmatch.compile(
     r"[ -]?[0-9]{1,4}[ -]?[0-9]{3,4}(?![0-9])",
     name="scan:phone",
 )
-_SIGNATURE_RULE = textmatch.compile(r"^(?:--[ ]?|[-=_━─―＿]{3,})$")
-_COMPANY = textmatch.compile(
-    r"株式会社|有限会社|合同会社|\b(?:Inc|Co|Ltd|LLC|Corp)\b\.?|\bFAX\b|(?i:fax)|代表", name="company"
+_SIGNATURE_RULE_ANY_LINE = textmatch.compile(
+    r"^(?:--[ ]?|[-=_━─―＿]{3,})$", textmatch.MULTILINE, name="signature-rule"
+)
+_COMPANY = textmatch.with_first_chars(
+    textmatch.compile(
+        r"株式会社|有限会社|合同会社|\b(?:Inc|Co|Ltd|LLC|Corp)\b\.?|\bFAX\b|(?i:fax)|代表", name="company"
+    )
 )
 
 
@@ -121,7 +125,7 @@ def scan_phones(lines: list[Line], taken: list[Span]) -> list[Candidate]:
     """A phone-shaped number anywhere the member wrote it without a label (`call me at +81 70-…`)."""
     out = []
     for line in lines:
-        if not line.text or not any(ch.isdigit() for ch in line.text):
+        if not line.text or not any(map(str.isdigit, line.text)):
             continue
         try:
             matches = _PHONE_SHAPE.finditer(line.text)
@@ -138,18 +142,29 @@ def scan_phones(lines: list[Line], taken: list[Span]) -> list[Candidate]:
 
 
 def signature_lines(lines: list[Line]) -> set[int]:
-    """Lines of a company signature: never the member's phone (readings.md 15)."""
-    out: set[int] = set()
-    for line in lines:
-        if line.text and _COMPANY.search(line.text):
-            out.add(line.index)
-    for line in lines:
-        if _SIGNATURE_RULE.match(line.text):
-            block = [later.index for later in lines[line.index + 1 :]]
-            if any(index in out for index in block):
-                out.update(block)
-            break
+    """Lines of a company signature: never the member's phone (readings.md 15).
+
+    Each pattern runs once over the whole text (neither matches a line break, so a match is a
+    match in its line), not once per line."""
+    joined, starts = _joined(lines)
+    out = {bisect.bisect_right(starts, match.start()) - 1 for match in _COMPANY.finditer(joined)}
+    rule = _SIGNATURE_RULE_ANY_LINE.search(joined)
+    if rule is not None:
+        first = bisect.bisect_right(starts, rule.start())  # the line after the rule
+        block = [later.index for later in lines[first:]]
+        if any(index in out for index in block):
+            out.update(block)
     return out
+
+
+def _joined(lines: list[Line]) -> tuple[str, list[int]]:
+    """The normalised lines as one text, and where each line starts in it."""
+    starts = []
+    at = 0
+    for line in lines:
+        starts.append(at)
+        at += len(line.text) + 1
+    return "\n".join(line.text for line in lines), starts
 
 
 def split_name(candidate: Candidate, lines: list[Line]) -> list[Candidate]:
@@ -213,12 +228,31 @@ def _part(candidate: Candidate, target: str, text: str, line: Line, start: int) 
     )
 
 
+# What lets a pattern tell one line alone from the same line inside the whole text: anchors,
+# lookarounds, atomic groups and possessive quantifiers (and a `^` inside a class, to be safe).
+_LINE_AWARE = ("^", "$", "\\A", "\\Z", "\\z", "\\G", "(?=", "(?!", "(?<", "(?>", "++", "*+", "?+", "}+")
+
+
+def _line_free(source: str) -> bool:
+    """True when a pattern that matches in a line alone surely matches in the whole text too:
+    without anchors, lookarounds or atomic matching, the same path is there, and `\\b` sees a
+    line break as it sees the end of the text. (Rule patterns are data: any other one is run
+    line by line.)"""
+    return not any(token in source for token in _LINE_AWARE)
+
+
 def correction_lines(lines: list[Line], rules: RuleSet) -> set[int]:
     """Lines that correct an earlier value (`先ほどの番号は間違いで、正しくは…`, `the correct one is`)."""
     out: set[int] = set()
     pattern = textmatch.any_of(rules.corrections, name="corrections")
     if pattern is None:
         return out
+    if _line_free(pattern.pattern):
+        try:
+            if pattern.search(_joined(lines)[0]) is None:
+                return out  # most mails: one call instead of one per line
+        except textmatch.MatchTimeout:
+            pass
     for line in lines:
         if not line.text:
             continue

@@ -56,7 +56,8 @@ class LabelIndex:
         return self.term_hits.finditer(lowered, pos)
 
     def exact(self, label: str) -> str:
-        return self.targets.get(label.casefold(), self.targets.get(_label_key(label), ""))
+        target = self.targets.get(label.casefold())
+        return target if target is not None else self.targets.get(_label_key(label), "")
 
     def classify(self, label: str) -> str:
         """The field a free-form label names by its words, or "" when none."""

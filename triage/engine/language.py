@@ -16,7 +16,8 @@ from __future__ import annotations
 from triage import textmatch
 from triage.parsing.model import ParsedMail
 
-_JAPANESE = textmatch.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}ー]", name="language.japanese")
+# Runs, not single characters: each match found costs the timed call a clock reading.
+_JAPANESE = textmatch.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}ー]+", name="language.japanese")
 # From a token's start only: `\S+@\S+` tried at every position of a long token is quadratic.
 _NOT_WORDS = textmatch.compile(r"(?<!\S)[^\s@]+@\S+|https?://\S+|www\.\S+", name="language.not-words")
 _BULLETS = "・･•●○◆◇■□▼▽▲△◎★☆※【" + "".join(chr(code) for code in range(0x2460, 0x2474))  # ①-⑳
@@ -37,7 +38,7 @@ def _latin_words(text: str) -> list[str]:
 
 
 def _japanese_count(text: str) -> int:
-    return 0 if text.isascii() else len(_JAPANESE.findall(text))
+    return 0 if text.isascii() else sum(map(len, _JAPANESE.findall(text)))
 
 
 def _without_addresses(line: str) -> str:
@@ -71,7 +72,8 @@ def _classify(line: str) -> str | None:
 
 def _form_kind(line: str) -> str | None:
     """A form line speaks the language of the label the member typed, not of the value (a name)."""
-    match = _FORM_LABEL.match(_without_addresses(line))
+    # The label ends at a colon: a bulleted line without one has no label to read.
+    match = _FORM_LABEL.match(_without_addresses(line)) if ":" in line or "：" in line else None
     if match is not None:
         label = match.group("label")
         if _japanese_count(label):

@@ -27,6 +27,7 @@ _CARRIER_ID_SHAPE = textmatch.compile(r"(?P<value>[A-Za-z0-9][A-Za-z0-9 -]{4,40}
 _NOT_A_VALUE_LINE = textmatch.compile(r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※]|[-=_*]{3,}|【[^】]{0,20}】$)")
 # The rest of a line that extends its label up to a later separator: `Plus member ID starting with E: …`.
 _LABEL_TAIL = textmatch.compile(r"^(?P<tail>[^:=→0-9@]{1,48}?)(?:[ ]?[:=→]|[ ][-–—][ ])[ ]?(?P<rest>.*)$")
+_BULLET_CHARS = frozenset("・･•●○◆◇■□▼▽▲△◎★☆※*+>＞»〇◯-")
 _BULLETS_AT_START = textmatch.compile(r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※*+>＞»〇◯-][ ]?)+")
 _DIGIT_OUTSIDE_BRACKETS = textmatch.compile(
     r"@|[0-9](?![^(（\[【]*[)）\]】])(?![0-9]*[ ]?(?:桁|文字|digits?|characters?|chars?))"
@@ -104,7 +105,9 @@ class Reader:
         space or several blanks, then the value."""
         line = self.lines[index]
         text = line.text
-        bullets = _BULLETS_AT_START.match(text)
+        if " " not in text:
+            return None  # no blank after a label
+        bullets = _BULLETS_AT_START.match(text) if text[:1] in _BULLET_CHARS else None
         begin = bullets.end() if bullets else 0
         blank = text.find(" ", begin)
         if blank <= begin or blank - begin > 24 or blank + 1 >= len(text):
@@ -208,7 +211,7 @@ class Reader:
             target, label, rest, rest_at, sep = found
             self.consumed.add(index)
             self.label_end[index] = rest_at
-            value = _LEAD_SEPARATOR.sub("", _LATE_HINT.sub("", rest)).strip()
+            value = _lead_cut(rest).strip()
             corrected = self._corrected_value(target, value) if index in self.corrections else None
             if corrected is not None:
                 value = corrected
@@ -239,7 +242,7 @@ class Reader:
     def _cut_at_next_label(self, value: str) -> str:
         """`電話番号は080…、住所は千葉県…`, `Name 藤本 一輝, reading フジモト カズキ`, `maomao. Born …`:
         the first value ends where the next label or the sentence starts."""
-        end = _SENTENCE_BREAK.search(value)
+        end = _SENTENCE_BREAK.search(value) if _may_break(value) else None
         if end is not None and "@" not in value[: end.start() + 2]:
             value = value[: end.start()]
         try:
@@ -512,6 +515,23 @@ def _table_row(line: Line) -> Line:
 
 _EN_BREAKS = frozenset({"and", "or", "but", "then", "also", "plus"})
 _SENTENCE_BREAK = textmatch.compile(r"。|[.!?][ ]+(?=[A-Z])")
+
+
+def _may_break(value: str) -> bool:
+    """Whether `_SENTENCE_BREAK` can match at all (it needs one of these characters)."""
+    return "。" in value or "." in value or "!" in value or "?" in value
+
+
+def _lead_cut(rest: str) -> str:
+    """`_LATE_HINT` then `_LEAD_SEPARATOR` removed from the start of `rest`; each is tried only
+    when `rest` starts with a character it must start with (a pattern call costs microseconds)."""
+    if rest[:1] in ("【", "[", "("):
+        rest = _LATE_HINT.sub("", rest)
+    if rest[:1] in ("-", "–", "—", "→", ":", "=", "|"):
+        rest = _LEAD_SEPARATOR.sub("", rest)
+    return rest
+
+
 _OF_PHRASE = textmatch.compile(r"[^0-9、。,.]{1,8}の[ ]?")
 _SHORT_TERM_FOLLOWERS = frozenset(("は", ":", "=", " ", "(", "（", "→", "が", "も", ""))
 # `My nickname on the site is emi_s`: a few words between an English label and its verb.

@@ -41,8 +41,31 @@ _FULL_STOP = textmatch.compile(r"(?<=[^.\s])[.](?=$)")
 
 
 def _clean(text: str) -> str:
-    text = _SYMBOLS.sub("", text).strip()
-    return _FULL_STOP.sub("", text) if "@" not in text else text
+    if _may_have_symbols(text):
+        text = _SYMBOLS.sub("", text)
+    text = text.strip()
+    return _FULL_STOP.sub("", text) if "@" not in text and "." in text else text
+
+
+def _plain_edge(ch: str) -> bool:
+    """A character `_SYMBOL` never matches, nor starts a keycap (an ASCII letter or sign, kana, a
+    CJK ideograph, full-width ASCII): tests/engine/test_fast_paths.py checks every one."""
+    code = ord(ch)
+    return (
+        (code < 0x80 and ch not in "0123456789#* \n")
+        or 0x3041 <= code <= 0x30FF
+        or 0x4E00 <= code <= 0x9FFF
+        or 0xFF01 <= code <= 0xFF5E
+    )
+
+
+def _may_have_symbols(text: str) -> bool:
+    """False when `_SYMBOLS` surely matches nowhere: it only matches at either end of the text."""
+    if not text:
+        return False
+    first = text[0]
+    starts_plain = _plain_edge(first) or (first in "0123456789#*" and text[1:2] not in ("\ufe0f", "\u20e3"))
+    return not (starts_plain and _plain_edge(text[-1]))
 
 
 def rank(candidate: Candidate) -> tuple[int, int, int]:
@@ -118,7 +141,9 @@ class Resolver:
                 written, result = joined, longer
                 candidate = replace(candidate, spans=candidate.spans + candidate.more_spans)
         if len(candidate.spans) == 1 and self.lines:
-            candidate = replace(candidate, spans=(self._narrow(candidate, written),))
+            narrowed = self._narrow(candidate, written)
+            if narrowed != candidate.spans[0]:  # a new candidate only when the span changes
+                candidate = replace(candidate, spans=(narrowed,))
         if result is None:
             self._note(key, candidate, written, "not_given", "a placeholder answer (なし, 不明, none …)")
             return

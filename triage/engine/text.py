@@ -9,6 +9,7 @@ are character offsets into the text before normalisation).
 
 from __future__ import annotations
 
+import bisect
 import unicodedata
 from dataclasses import dataclass
 
@@ -171,13 +172,79 @@ def _fold(text: str) -> tuple[list[int], set[int]]:
     return keep, dashes
 
 
+# Characters the one-for-one table below cannot fold: dropped, widened to several characters, or
+# joined with the next one (a half-width kana and its voiced mark). A line holding one is folded
+# character by character (normalise_line); every other line by str.translate.
+_UNEVEN = textmatch.compile(
+    "[\x00\u00ad\u200b-\u200d\u2060\ufeff\u2460-\u2473\u2776-\u2793\uff61-\uff9f]",
+    name="text:uneven",
+)
+# One character for one: full-width ASCII, the two wave dashes, blanks (as normalise_line folds them).
+_ONE_FOR_ONE: dict[int, str] = {
+    **{code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)},
+    **{ord(ch): folded for ch, folded in _WAVES.items()},
+    **{ord(ch): " " for ch in _BLANKS},
+}
+# After the one-for-one fold, what `_fold` would still change: a run of blanks, a blank at either
+# end of a line, a dash between digits that is not a bare `-` between them.
+_FOLDS = textmatch.compile(
+    "  |^ | $|[0-9](?: ?[\u2010-\u2015\u2212\u30fc\uff70\u2500\u2501\uff0d] ?| -|- | - )[0-9]",
+    textmatch.MULTILINE,
+    name="text:folds",
+)
+
+
+def _lines_with(pattern: textmatch.Pattern, text: str, starts: list[int]) -> set[int] | None:
+    """Indexes of the lines (starting at `starts`) where `pattern` matches; None when it gave up.
+    The patterns never match a line break, so a match over the whole text is a match in its line."""
+    try:
+        matches = pattern.finditer(text)
+    except textmatch.MatchTimeout:
+        return None
+    return {bisect.bisect_right(starts, match.start()) - 1 for match in matches}
+
+
 def split_lines(text: str) -> list[Line]:
-    """The member's text as normalised lines; offsets refer to `text` itself."""
-    lines: list[Line] = []
+    """The member's text as normalised lines; offsets refer to `text` itself.
+
+    Two patterns over the whole text (not two per line) say which lines need folding at all and
+    which need the character-by-character fold; the result is normalise_line's, line by line.
+    """
+    raws = text.split("\n")
+    starts: list[int] = []
     base = 0
-    for index, raw in enumerate(text.split("\n")):
-        lines.append(normalise_line(raw, base, index))
+    for raw in raws:
+        starts.append(base)
         base += len(raw) + 1
+    uneven = _lines_with(_UNEVEN, text, starts)
+    folded_text = text.translate(_ONE_FOR_ONE)
+    folds = _lines_with(_FOLDS, folded_text, starts) if uneven is not None else None
+    lines: list[Line] = []
+    for index, raw in enumerate(raws):
+        base = starts[index]
+        if uneven is None or folds is None or index in uneven:
+            lines.append(normalise_line(raw, base, index))
+            continue
+        one_for_one = folded_text[base : base + len(raw)]
+        if index not in folds:  # nothing to fold, or the same characters one for one
+            lines.append(
+                Line(
+                    index,
+                    one_for_one,
+                    tuple(range(base, base + len(raw))),
+                    tuple(range(base + 1, base + len(raw) + 1)),
+                )
+            )
+            continue
+        keep, dashes = _fold(one_for_one)
+        lines.append(
+            Line(
+                index,
+                "".join("-" if k in dashes else one_for_one[k] for k in keep),
+                tuple(base + k for k in keep),
+                tuple(base + k + 1 for k in keep),
+            )
+        )
     return lines
 
 

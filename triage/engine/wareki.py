@@ -17,6 +17,7 @@ import calendar
 import datetime
 import unicodedata
 from dataclasses import dataclass
+from typing import Final
 
 from triage import textmatch
 from triage.engine.numerals import replace_kanji_numerals
@@ -115,10 +116,30 @@ def _prepare(text: str) -> str:
     return replace_kanji_numerals(text, before="年月日")
 
 
+# What each pattern needs somewhere in the text (a pattern call costs microseconds): an era name
+# (0), an era name or a letter (1, 2: an era letter), a letter (5, 6: a month name). A "letter" is
+# any alphabetic character outside Japanese script, as case-insensitive matching may read ſ as s.
+_NEEDS_ERA_NAME: Final = frozenset({0})
+_NEEDS_ERA_OR_LETTER: Final = frozenset({1, 2})
+_NEEDS_LETTER: Final = frozenset({5, 6})
+
+
+def _has_letter(text: str) -> bool:
+    return any(ch.isalpha() and not ("\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff") for ch in text)
+
+
 def _find(text: str) -> textmatch.Match[str] | None:
     """The earliest date-like match in ``text`` (the longest one at that position)."""
     best: textmatch.Match[str] | None = None
-    for pattern in _PATTERNS:
+    era_name = any(era.name in text for era in ERAS)
+    letter = _has_letter(text)
+    for number, pattern in enumerate(_PATTERNS):
+        if (
+            (number in _NEEDS_ERA_NAME and not era_name)
+            or (number in _NEEDS_ERA_OR_LETTER and not (era_name or letter))
+            or (number in _NEEDS_LETTER and not letter)
+        ):
+            continue
         match = pattern.search(text)
         if match is None:
             continue

@@ -13,6 +13,8 @@ the From is ambiguous: never evidence of identity), and a list of message ids is
 
 from __future__ import annotations
 
+import base64
+import binascii
 from email.errors import HeaderParseError
 from email.headerregistry import HeaderRegistry
 
@@ -37,6 +39,12 @@ _SIMPLE_ITEM = textmatch.compile(
     name="addresses.simple-item",
 )
 _SIMPLE_LIMIT = 50  # more items than this: the structural parser (it also notes the defects)
+# `=?UTF-8?B?…?= <taro@example.jp>`: the From of most Japanese mail. Whether the structural parser
+# finds a defect in it depends only on its encoded words, checked here the way it checks them.
+_B_WORD = r"=\?[A-Za-z0-9_-]+\?[Bb]\?[A-Za-z0-9+/]*=*\?="
+_ENCODED_NAME_ITEM = textmatch.compile(
+    rf"(?P<words>{_B_WORD}(?: +{_B_WORD})*) +<{_DOT_ATOM}@{_DOT_ATOM}>", name="addresses.encoded-name"
+)
 
 
 def _ascii_view(raw: str) -> str:
@@ -122,6 +130,35 @@ def structural_list(value: str) -> tuple[list[Address], bool]:
     return found, defects
 
 
+def _clean_encoded_word(word: str) -> bool:
+    """True when the stdlib's parse of this B encoded word has no defect: padded base64 of its
+    alphabet, bytes its charset decodes strictly, decoded text without controls or surrogates
+    (email._encoded_words.decode and _header_value_parser.get_encoded_word)."""
+    _, charset, _, payload, _ = word.split("?")
+    if len(payload) % 4:
+        return False
+    try:
+        text = base64.b64decode(payload, validate=True).decode(charset)
+    except (binascii.Error, LookupError, UnicodeError):
+        return False
+    return not any((ch < " " and ch != "\t") or ch == "\x7f" or "\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def _defects_of_from(value: str) -> bool:
+    """Whether the structural parse of an unfolded From value has defects; a value of encoded
+    words and an address is answered without running that parse (a third of a millisecond)."""
+    if len(value) <= ADDRESS_CHARS and value.isascii():
+        try:
+            match = _ENCODED_NAME_ITEM.fullmatch(value)
+        except textmatch.MatchTimeout:
+            match = None
+        if match is not None and all(
+            _clean_encoded_word(word) for word in match.group("words").split(" ") if word
+        ):
+            return False
+    return parse_address_list(value)[1]
+
+
 def parse_from(raw: str) -> tuple[Address | None, bool]:
     """The From address and whether it is ambiguous (defects, several addresses, none)."""
     value = _unfold(raw)
@@ -135,7 +172,7 @@ def parse_from(raw: str) -> tuple[Address | None, bool]:
         if not spec:
             return None, True
         display = _clean_display(value[: match.start()])
-        _, defects = parse_address_list(value)
+        defects = _defects_of_from(value)
         return Address(display_name=display, addr=spec), defects
     found, defects = parse_address_list(value)
     if not found:

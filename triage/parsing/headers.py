@@ -29,7 +29,6 @@ _FOLD: Final = textmatch.compile(r"(?:\r\n|\r|\n)([ \t])", name="headers.fold")
 _ENCODED_WORD: Final = textmatch.compile(
     r"=\?([^?\s*]*)(?:\*[^?\s]*)?\?([BbQq])\?([^?]*)\?=", name="headers.encoded-word"
 )
-_WHITE: Final = textmatch.compile(r"[ \t]*", name="headers.white")
 _Q_ESCAPE: Final = textmatch.compile_bytes(rb"=([0-9A-Fa-f]{2})", name="headers.q-escape")
 _B_CHUNK: Final = textmatch.compile(r"[A-Za-z0-9+/]+=*", name="headers.b-chunk")
 _B_TEXT: Final = textmatch.compile(r"[A-Za-z0-9+/=\s]*", name="headers.b-text")
@@ -58,14 +57,29 @@ def _literal(text: str) -> tuple[str, str | None]:
     return decode_bytes(_to_bytes(text), None)
 
 
-def _b_decode(text: str) -> bytes | None:
-    """Lenient base64: padding optional or wrong, several padded chunks; None if not base64 at all."""
+_B64_ALPHABET: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _b_chunks(text: str) -> list[str] | None:
+    """The padded chunks of a B payload; None if not base64 at all. A payload of the alphabet
+    with its padding only at the end (nearly every one) is one chunk, found without a pattern."""
+    core = text.rstrip("=")
+    if core and text.isascii() and not core.strip(_B64_ALPHABET):
+        return [text]
     if _B_TEXT.fullmatch(text) is None:
         return None
     compact = "".join(text.split())
+    return [match.group() for match in _B_CHUNK.finditer(compact)]
+
+
+def _b_decode(text: str) -> bytes | None:
+    """Lenient base64: padding optional or wrong, several padded chunks; None if not base64 at all."""
+    chunks = _b_chunks(text)
+    if chunks is None:
+        return None
     out = bytearray()
-    for match in _B_CHUNK.finditer(compact):
-        chunk = match.group().rstrip("=")
+    for whole in chunks:
+        chunk = whole.rstrip("=")
         chunk = chunk[: len(chunk) - len(chunk) % 4] if len(chunk) % 4 == 1 else chunk
         chunk += "=" * (-len(chunk) % 4)
         try:
@@ -103,6 +117,9 @@ def decode_header_with_how(raw: str) -> tuple[str, str]:
 
 def _decode(raw: str) -> tuple[str, str]:
     text = _FOLD.sub(r"\1", raw) if "\n" in raw or "\r" in raw else raw
+    if "=?" not in text and "\x1b" not in text and text.isascii():
+        # Nothing to decode (most header fields): what the loop below gives for such text.
+        return text.translate(_DROP).strip(" \t"), "ascii"
     pieces: list[str] = []
     hows: list[str] = []
 
@@ -131,7 +148,7 @@ def _decode(raw: str) -> tuple[str, str]:
         else:
             data = _q_decode(payload)
         gap = text[pos : match.start()]
-        adjacent = previous_end == pos and _WHITE.fullmatch(gap) is not None
+        adjacent = previous_end == pos and not gap.strip(" \t")  # only blanks between the words
         if data is None:  # not decodable: literal text, ends any run
             continue
         key = _charset_key(charset)

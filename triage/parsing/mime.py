@@ -167,9 +167,9 @@ def _walk(msg: Message, limits: Limits, defects: list[str]) -> list[tuple[str, M
     return leaves
 
 
-def _decode_part(part: Message) -> tuple[str, str, int]:
+def _decode_part(part: Message, charset: str | None) -> tuple[str, str, int]:
     data = _payload_bytes(part)
-    text, how = decode_bytes(data, _charset_label(part))
+    text, how = decode_bytes(data, charset)
     return text, how, len(data)
 
 
@@ -245,13 +245,16 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
         defects.append(f"TooManyHeaders: {len(raw_items)} header fields, the first {limits.max_headers} kept")
         raw_items = raw_items[: limits.max_headers]
 
+    by_name: dict[str, list[str]] = {}  # lower-cased name -> every value, in order
+    for key, value in raw_items:
+        by_name.setdefault(key.lower(), []).append(value)
+
     def raw_first(name: str) -> str | None:
-        low = name.lower()
-        return next((value for key, value in raw_items if key.lower() == low), None)
+        values = by_name.get(name.lower())
+        return values[0] if values else None
 
     def raw_all(name: str) -> list[str]:
-        low = name.lower()
-        return [value for key, value in raw_items if key.lower() == low]
+        return list(by_name.get(name.lower(), ()))
 
     from_raw = raw_first("From")
     from_addr, from_ambiguous = parse_from(from_raw) if from_raw is not None else (None, True)
@@ -285,8 +288,9 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
         filename = _filename(part)
         # No or an illegal boundary: the stdlib found no parts; read the payload as text (§4).
         unsplit = ctype.startswith("multipart/") and not part.is_multipart()
+        charset = _charset_label(part)  # read once: each read parses the Content-Type again
         if (ctype.startswith("text/") or unsplit) and not attachment:
-            text, how, size = _decode_part(part)
+            text, how, size = _decode_part(part, charset)
             if (ctype == "text/plain" or unsplit) and text.strip():
                 # A second text part after an inline image is the member's too (issue 8): join them.
                 plain = (text, how) if plain is None else (plain[0].rstrip("\n") + "\n\n" + text, plain[1])
@@ -299,7 +303,7 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
             PartInfo(
                 path=path,
                 content_type=ctype,
-                declared_charset=_charset_label(part),
+                declared_charset=charset,
                 transfer_encoding=_transfer_encoding(part) or None,
                 how=how,
                 size=size,
@@ -358,7 +362,7 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
         parts=tuple(parts),
         attachments=attachments,
         defects=tuple(dict.fromkeys(defects)),
-        header_names_lower=frozenset(name.lower() for name, _ in raw_items),
+        header_names_lower=frozenset(by_name),
     )
 
 

@@ -86,6 +86,14 @@ def _may_end_attribution(line: str) -> bool:
     return line.rstrip(" \t").endswith((":", "：", "メール"))
 
 
+def _may_open_header_block(line: str) -> bool:
+    """What `_HEADER_BLOCK_FIRST` needs first, past the indent and a `*`: 差出人, 送信者 or From."""
+    start = line.lstrip(" \t")
+    if start.startswith("*"):
+        start = start[1:]
+    return start[:1] in ("差", "送", "F", "f")
+
+
 def _has_colon(line: str) -> bool:
     return ":" in line or "：" in line
 
@@ -108,7 +116,7 @@ def _is_attribution(lines: list[str], index: int) -> int:
         and _ATTRIBUTION_END.search(lines[index + 1])
     ):
         return 2
-    if _has_colon(line) and _HEADER_BLOCK_FIRST.match(line):
+    if _has_colon(line) and _may_open_header_block(line) and _HEADER_BLOCK_FIRST.match(line):
         window = lines[index + 1 : index + 5]
         if sum(1 for other in window if _has_colon(other) and _HEADER_BLOCK_NEXT.match(other)) >= 2:
             return 1
