@@ -3,11 +3,16 @@
     .venv/bin/python bench/sender.py [--replies N] [--database URL] [--json]
 
 Queues N replies to distinct members (spread over the big carrier domains, as on a renewal day),
-then delivers them with one sender (claims, leases, the loop breaker, one commit per reply) to a
+then delivers them with one sender (claims, leases, the loop breaker, outcomes recorded) to a
 sink relay (aiosmtpd's ``Sink``, in a process of its own on loopback). The baseline, in the same
 run and against the same relay, is bare smtplib sending the same N messages over one connection
 with no database at all; it runs before and after the sender and the mean is used. Prints
-replies/s, the baseline's messages/s, the ratio, and whether the breaker ever opened (it must not).
+replies/s, the baseline's messages/s, the ratio, this process's CPU milliseconds per reply (the
+sender's threads; the relay and the database server are other processes) beside the baseline's,
+and whether the breaker ever opened (it must not).
+
+``--database`` with a PostgreSQL URL runs in a fresh database made (and dropped) next to the one
+the URL names, so the outbox holds only the bench's rows.
 """
 
 from __future__ import annotations
@@ -21,10 +26,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
 from netkit import free_port
+from sqlalchemy.engine import make_url
 
 from triage.clock import SystemClock
 from triage.config import Settings
@@ -95,13 +104,31 @@ def queue(url: str, settings: Settings, count: int) -> bytes:
         return first.raw
 
 
-def baseline(port: int, raw: bytes, count: int) -> float:
-    """Messages per second of bare smtplib over one connection to the same relay."""
-    started = time.perf_counter()
+def baseline(port: int, raw: bytes, count: int) -> tuple[float, float]:
+    """Messages per second of bare smtplib over one connection to the same relay, and its CPU s."""
+    started, cpu = time.perf_counter(), time.process_time()
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
         for n in range(count):
             client.sendmail("", [f"member{n}@{CARRIERS[n % len(CARRIERS)]}"], raw)
-    return count / (time.perf_counter() - started)
+    return count / (time.perf_counter() - started), time.process_time() - cpu
+
+
+@contextmanager
+def database(url: str | None, folder: str) -> Iterator[str]:
+    """A temporary SQLite file, or a fresh PostgreSQL database beside ``url``'s (dropped after)."""
+    if url is None or not url.startswith("postgresql"):
+        yield url or f"sqlite:///{Path(folder) / 'bench.db'}"
+        return
+    name = f"triage_sender_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 def main() -> int:
@@ -113,24 +140,23 @@ def main() -> int:
     port = free_port()
     sink = start_sink(port)
     try:
-        with tempfile.TemporaryDirectory() as folder:
-            url = args.database or f"sqlite:///{Path(folder) / 'bench.db'}"
+        with tempfile.TemporaryDirectory() as folder, database(args.database, folder) as url:
             upgrade(url)
             settings = Settings(our_domain="triage.example", relay=("127.0.0.1", port), database_url=url)
             raw = queue(url, settings, args.replies)
-            before = baseline(port, raw, args.replies)
+            before, before_cpu = baseline(port, raw, args.replies)
             engine = make_engine(url)
             sender = Sender(session_factory(engine), settings, SmtpTransport(settings), clock=SystemClock())
             breaker_opened = False
             sent = 0
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             while batch := sender.deliver_due(limit=500):
                 breaker_opened |= sender.breaker_open
                 sent += sum(result.status == "sent" for result in batch)
-            seconds = time.perf_counter() - started
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
             sender.close()
             engine.dispose()
-            after = baseline(port, raw, args.replies)
+            after, after_cpu = baseline(port, raw, args.replies)
     finally:
         sink.terminate()
         sink.wait(10)
@@ -143,6 +169,8 @@ def main() -> int:
         "replies_per_second": round(sent / seconds, 1),
         "baseline_smtplib_per_second": round(relay_rate, 1),
         "ratio": round(sent / seconds / relay_rate, 2),
+        "cpu_ms_per_reply": round(cpu * 1000 / max(sent, 1), 3),
+        "baseline_cpu_ms_per_message": round((before_cpu + after_cpu) * 1000 / (2 * args.replies), 3),
         "breaker_opened": breaker_opened,
     }
     if args.json:
@@ -152,7 +180,8 @@ def main() -> int:
             f"sender: {figures['sent']} of {args.replies} replies in {figures['seconds']} s = "
             f"{figures['replies_per_second']}/s; bare smtplib to the same relay "
             f"{figures['baseline_smtplib_per_second']}/s "
-            f"(ratio {figures['ratio']}); breaker opened: {breaker_opened}"
+            f"(ratio {figures['ratio']}); CPU {figures['cpu_ms_per_reply']} ms per reply "
+            f"(bare smtplib {figures['baseline_cpu_ms_per_message']} ms); breaker opened: {breaker_opened}"
         )
     return 0 if sent == args.replies and not breaker_opened else 1
 
