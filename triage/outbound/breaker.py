@@ -79,6 +79,20 @@ class ReplyWindow:
         if depth >= self.limits.chain_depth:
             self.deep += 1
 
+    def remove(self, to_addr: str, depth: int) -> None:
+        """Take back one :meth:`add` (its claim was not committed after all)."""
+        addr = to_addr.lower()
+        domain = _domain(addr)
+        self.per_address[addr] -= 1
+        if self.per_address[addr] <= 0:
+            del self.per_address[addr]
+            self.addresses[domain].discard(addr)
+        self.per_domain[domain] -= 1
+        if self.per_domain[domain] <= 0:
+            del self.per_domain[domain]
+        if depth >= self.limits.chain_depth:
+            self.deep -= 1
+
     def trip_reason(self, to_addr: str, depth: int) -> str | None:
         """Why one more reply to ``to_addr`` (at chain ``depth``) would look like a loop, or None."""
         limits = self.limits

@@ -1,12 +1,18 @@
-"""Deliver the outbox to the SMTP relay: claim, send outside any transaction, record the outcome.
+"""Deliver the outbox to the SMTP relay: claim a batch, send outside any transaction, record.
 
 One pass (:meth:`Sender.deliver_due`) takes over the claims of dead senders, then claims due
-rows one at a time (claims.py), hands each to the transport with no transaction open while the
-heartbeat keeps its lease alive (heartbeat.py), and records the outcome in a new transaction
-(outcome.py). At least once: a reply whose outcome is unknown is sent again with the same
-Message-ID, never dead-lettered for having perhaps arrived. The breaker (breaker.py) stops a pass
-when the next reply would look like a loop. A busy database is waited out quietly; one that is
-unavailable is reported (busy.py). Logs carry row ids, statuses and reply codes only.
+rows a batch at a time (claims.py: one transaction, each row checked before it is taken), hands
+them one by one to the transport over one kept relay connection with no transaction open while
+the heartbeat keeps the batch's leases alive (heartbeat.py), and records the outcomes together
+(outcome.py) in the transaction that claims the next batch. Outcomes never wait long: before the
+next reply is handed over, those older than :data:`RECORD_EVERY_SECONDS` are recorded first, so
+a sender killed mid-batch leaves at most that much of its work unrecorded (a slow relay: one
+reply). At least once: a reply whose outcome is unknown is sent again with the same Message-ID,
+never dead-lettered for having perhaps arrived. The breaker (breaker.py) stops a pass when the
+next reply would look like a loop; a batch lets no more through than it allows. A stopping
+sender finishes the reply in hand and gives the rest of its batch back. A busy database is
+waited out quietly; one that is unavailable is reported (busy.py). Logs carry row ids, statuses
+and reply codes only.
 """
 
 from __future__ import annotations
@@ -16,9 +22,9 @@ import contextlib
 import logging
 import socket
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Final
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Final, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,14 +43,15 @@ from triage.outbound.breaker import BreakerLimits, ReplyWindow, load_window
 from triage.outbound.busy import is_busy, retry_while_busy
 from triage.outbound.claims import (
     STOPPED_DURING_DELIVERY,
-    BreakerOpen,
+    Batch,
     Claim,
     begin_write,
-    claim_next,
+    claim_batch,
+    give_back,
     take_over_expired,
 )
 from triage.outbound.heartbeat import Heartbeat
-from triage.outbound.outcome import MAYBE_TWICE, DeliveryResult, record
+from triage.outbound.outcome import MAYBE_TWICE, DeliveryResult, Outcome, record_batch
 from triage.outbound.stamp import message_id_domain
 from triage.outbound.transport import ReplyTransport, SmtpTransport
 from triage.tokens import claim_token
@@ -71,9 +78,12 @@ NO_DOMAIN_WARNING: Final = (
 IDLE_SECONDS: Final = 1.0
 # Dead senders' claims are looked for at least this often, even within a long pass.
 TAKE_OVER_EVERY_SECONDS: Final = 1.0
+#: Rows claimed in one transaction (all of them are taken over as unknown if the sender dies).
+CLAIM_BATCH: Final = 50
+#: Outcomes known longer than this are recorded before the next reply is handed over.
+RECORD_EVERY_SECONDS: Final = 0.05
 
-
-Step = Claim | BreakerOpen | None
+T = TypeVar("T")
 
 
 @dataclass
@@ -84,6 +94,9 @@ class _Pass:
     budget: int
     should_stop: Callable[[], bool] | None
     results: list[DeliveryResult]
+    stopped: bool = False
+    #: Outcomes known but not yet recorded, and since when the oldest of them is known.
+    outcomes: list[Outcome] = field(default_factory=list)
 
 
 def _default_name(settings: Settings) -> str:
@@ -132,10 +145,11 @@ class Sender:
     ) -> list[DeliveryResult]:
         """Take over dead senders' claims, then claim, send and record up to ``limit`` due rows.
 
-        ``should_stop`` is asked before each claim, so a stopping process does not start new
-        deliveries (the one in hand is finished and recorded). The outcome of one reply and the
-        claim of the next share a transaction (one commit per reply), and the transport may keep
-        its relay connection open until the pass ends.
+        ``should_stop`` is asked before each row is claimed and before each reply of a batch but
+        the first is handed over, so a stopping process does not start new deliveries (the one in
+        hand is finished and recorded, the rest of its batch given back). A batch's outcomes and
+        the claim of the next batch share a transaction, and the transport keeps its relay
+        connection open until the pass ends.
         """
         results = self._take_over()
         was_open = self.breaker_open
@@ -149,41 +163,44 @@ class Sender:
             window = load_window(session, self._clock.now(), self._limits)
         pass_ = _Pass(window, limit, should_stop, results)
         try:
-            step = self._write(lambda session: self._claim(session, pass_), pass_)
-            while isinstance(step, Claim):
-                claim = step
-                error = self._send(claim)
-                if time.monotonic() - self._last_take_over >= TAKE_OVER_EVERY_SECONDS:
-                    results.extend(self._take_over())
+            batch = self._write(lambda session: self._claim(session, pass_), pass_)
+            while batch.claims:
+                unsent = self._send_batch(batch.claims, pass_)
 
                 def record_then_claim(
-                    session: Session, claim: Claim = claim, error: SendError | None = error
-                ) -> Step:
-                    pass_.results.append(self._record(session, claim, error))
+                    session: Session, done: Batch = batch, unsent: list[Claim] = unsent
+                ) -> Batch:
+                    self._record(session, pass_)
+                    give_back(session, self.name, unsent)
+                    if done.breaker is not None:
+                        return Batch(breaker=done.breaker)
                     return self._claim(session, pass_)
 
-                # The outcome is known now: wait out a busy database rather than lose it (a lost
+                # The outcomes are known now: wait out a busy database rather than lose them (a lost
                 # outcome would be taken over as unknown and the reply sent again).
-                step = retry_while_busy(
-                    lambda: self._write(record_then_claim, pass_),
-                    f"recording reply {claim.id}",
-                    patience_seconds=max(self._settings.sender_lease_seconds * 3.0, 30.0),
-                )
+                batch = self._keep_trying(lambda: self._write(record_then_claim, pass_), "recording replies")
         finally:
             close = getattr(self._transport, "close", None)
             if callable(close):
                 close()
-        if isinstance(step, BreakerOpen):
-            self.breaker_reason = step.reason
+        if batch.breaker is not None:
+            self.breaker_reason = batch.breaker.reason
             if not was_open:
-                log.error("reply breaker tripped: %s; sending stopped, replies stay pending", step.reason)
+                log.error(
+                    "reply breaker tripped: %s; sending stopped, replies stay pending", batch.breaker.reason
+                )
         if was_open and not self.breaker_open:
             log.warning("reply breaker closed: sending again")
         return results
 
-    def _write(self, work: Callable[[Session], Step], pass_: _Pass) -> Step:
-        """``work`` in one write transaction; what it settled or claimed counts once committed."""
-        mark, budget = len(pass_.results), pass_.budget
+    def _keep_trying(self, work: Callable[[], T], what: str) -> T:
+        patience = max(self._settings.sender_lease_seconds * 3.0, 30.0)
+        return retry_while_busy(work, what, patience_seconds=patience)
+
+    def _write(self, work: Callable[[Session], T], pass_: _Pass) -> T:
+        """``work`` in one write transaction; what it settled, claimed or recorded counts once committed."""
+        mark, budget, stopped, outcomes = len(pass_.results), pass_.budget, pass_.stopped, pass_.outcomes
+        step: T | None = None
         try:
             with self._sessions() as session:
                 begin_write(session)
@@ -191,10 +208,10 @@ class Sender:
                 session.commit()
         except BaseException:
             del pass_.results[mark:]
-            pass_.budget = budget
+            pass_.budget, pass_.stopped, pass_.outcomes = budget, stopped, outcomes
+            if isinstance(step, Batch):
+                step.uncount(pass_.window)
             raise
-        if isinstance(step, Claim):
-            pass_.window.add(step.to_addr, step.chain_depth)
         return step
 
     def _take_over(self) -> list[DeliveryResult]:
@@ -205,11 +222,11 @@ class Sender:
             session.commit()
         return results
 
-    def _claim(self, session: Session, pass_: _Pass) -> Step:
-        """The next claim, or why there is none; rows settled on the way are results of the pass."""
-        while pass_.budget > 0 and not (pass_.should_stop is not None and pass_.should_stop()):
-            pass_.budget -= 1
-            step = claim_next(
+    def _claim(self, session: Session, pass_: _Pass) -> Batch:
+        """The next batch of claims, or why there is none; rows settled on the way are results."""
+        batch = Batch()
+        while not batch.claims and pass_.budget > 0 and not pass_.stopped:
+            batch = claim_batch(
                 session,
                 self._clock.now(),
                 name=self.name,
@@ -217,33 +234,65 @@ class Sender:
                 domain=self.domain,
                 window=pass_.window,
                 instance_id=self._settings.instance_id,
+                limit=min(pass_.budget, CLAIM_BATCH),
+                should_stop=pass_.should_stop,
             )
-            if not isinstance(step, DeliveryResult):
-                return step
-            pass_.results.append(step)
-        return None
+            pass_.budget -= batch.considered
+            pass_.results.extend(batch.settled)
+            pass_.stopped = batch.stopped
+            if batch.breaker is not None or batch.exhausted:
+                break
+        return batch
+
+    def _send_batch(self, claims: Sequence[Claim], pass_: _Pass) -> list[Claim]:
+        """Hand ``claims`` over one by one, their leases renewed meanwhile; those not handed over.
+
+        Outcomes known for :data:`RECORD_EVERY_SECONDS` are recorded before the next reply goes.
+        A reply to a recipient the relay refused with a 5xx earlier in the batch is not handed
+        over but given back: claimed again after the refusal is recorded, it is suppressed (the
+        60-day rule, checked before sending).
+        """
+        recorded_at = time.monotonic()
+        unsent: list[Claim] = []
+        refused: set[str] = set()  # recipients the relay refused with a 5xx in this batch
+        with self._heartbeat.holding([claim.id for claim in claims]):
+            for index, claim in enumerate(claims):
+                if index and pass_.should_stop is not None and pass_.should_stop():
+                    pass_.stopped = True
+                    return unsent + list(claims[index:])
+                if claim.to_addr.lower() in refused:
+                    # Given back unsent: the next claim finds the recipient failed and suppresses it.
+                    unsent.append(claim)
+                    continue
+                if pass_.outcomes and time.monotonic() - recorded_at >= RECORD_EVERY_SECONDS:
+                    self._keep_trying(
+                        lambda: self._write(lambda s: self._record(s, pass_), pass_), "recording replies"
+                    )
+                    recorded_at = time.monotonic()
+                error = self._send(claim)
+                retry_in = 0.0 if error is None else self.backoff_seconds(claim.attempts)
+                pass_.outcomes.append(Outcome(claim, error, retry_in))
+                if isinstance(error, PermanentSendError) and error.reply_text.startswith("5"):
+                    refused.add(claim.to_addr.lower())
+                if time.monotonic() - self._last_take_over >= TAKE_OVER_EVERY_SECONDS:
+                    pass_.results.extend(self._take_over())
+        return unsent
 
     def _send(self, claim: Claim) -> SendError | None:
-        """Hand ``claim`` to the transport with no transaction open, its lease renewed meanwhile."""
-        with self._heartbeat.holding(claim.id):
-            try:
-                self._transport.send(self._settings.reply_envelope_from, claim.to_addr, claim.raw)
-            except SendError as exc:
-                return exc
-            except Exception as exc:  # a transport bug must not leave the row in "sending"
-                log.error("reply %d: transport raised %s", claim.id, type(exc).__name__)
-                return TransientSendError(f"transport error ({type(exc).__name__})")
-            return None
+        """Hand ``claim`` to the transport with no transaction open."""
+        try:
+            self._transport.send(self._settings.reply_envelope_from, claim.to_addr, claim.raw)
+        except SendError as exc:
+            return exc
+        except Exception as exc:  # a transport bug must not leave the row in "sending"
+            log.error("reply %d: transport raised %s", claim.id, type(exc).__name__)
+            return TransientSendError(f"transport error ({type(exc).__name__})")
+        return None
 
-    def _record(self, session: Session, claim: Claim, error: SendError | None) -> DeliveryResult:
-        return record(
-            session,
-            claim,
-            error,
-            self._clock.now(),
-            name=self.name,
-            retry_in=self.backoff_seconds(claim.attempts),
-        )
+    def _record(self, session: Session, pass_: _Pass) -> None:
+        """Record the outcomes known so far (they count once the transaction commits)."""
+        outcomes, pass_.outcomes = pass_.outcomes, []
+        pass_.results.extend(record_batch(session, outcomes, self._clock.now(), name=self.name))
 
     def backoff_seconds(self, attempts: int) -> float:
         """min(cap, base * 2**(attempts - 1)) with ±20 % jitter."""

@@ -14,7 +14,7 @@ Pure queries in the caller's transaction; the answer names ids and statuses, nev
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -31,7 +31,18 @@ REPLACING: Final = (
 QUEUED_EVENT: Final = "reply_queued"
 
 
-def reply_decision(session: Session, row: OutboundMessage) -> str:
+class QueuedReply(Protocol):
+    """What the checks read of a reply (an ``OutboundMessage`` or the sender's lighter row)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def case_id(self) -> int | None: ...
+    @property
+    def template(self) -> str: ...
+
+
+def reply_decision(session: Session, row: QueuedReply) -> str:
     """The verdict the reply answers: recorded when it was queued, else its template's name."""
     detail = session.scalar(
         sa.select(CaseEvent.detail)
@@ -43,7 +54,7 @@ def reply_decision(session: Session, row: OutboundMessage) -> str:
     return decision if isinstance(decision, str) and decision else row.template
 
 
-def superseded_reason(session: Session, row: OutboundMessage) -> str | None:
+def superseded_reason(session: Session, row: QueuedReply) -> str | None:
     """Why ``row`` is no longer true (one line, no personal data), or None while it still is.
 
     On PostgreSQL the case row is read ``FOR SHARE``: a worker merging a follow-up into the case
