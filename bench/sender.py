@@ -11,6 +11,11 @@ replies/s, the baseline's messages/s, the ratio, this process's CPU milliseconds
 sender's threads; the relay and the database server are other processes) beside the baseline's,
 and whether the breaker ever opened (it must not).
 
+``--cases`` gives every reply what a renewal day's replies have: the member's mail it answers
+(``inbound_messages``) and a case whose verdict it answers (``cases``, with the ``reply_queued``
+event), so the checks before sending (superseded? chain depth for the breaker) and the case
+events of the outcomes are measured too.
+
 ``--database`` with a PostgreSQL URL runs in a fresh database made (and dropped) next to the one
 the URL names, so the outbox holds only the bench's rows.
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import smtplib
 import socket
@@ -39,7 +45,7 @@ from triage.clock import SystemClock
 from triage.config import Settings
 from triage.db.engine import make_engine, session_factory
 from triage.db.migrate import upgrade
-from triage.db.models import OutboundMessage
+from triage.db.models import Case, CaseEvent, CaseStatus, InboundMessage, InboundStatus, OutboundMessage
 from triage.outbound.outbox import enqueue_reply
 from triage.outbound.render import RenderedReply
 from triage.outbound.sender import Sender, SmtpTransport
@@ -104,6 +110,84 @@ def queue(url: str, settings: Settings, count: int) -> bytes:
         return first.raw
 
 
+def attach_cases(url: str) -> None:
+    """Give every queued reply the member's mail it answers and its case (status ``queued``)."""
+    sessions = session_factory(make_engine(url))
+    now = dt.datetime.now(dt.UTC)
+    with sessions() as session:
+        stmt = sa.select(OutboundMessage.id, OutboundMessage.to_addr).order_by(OutboundMessage.id)
+        replies = session.execute(stmt).all()
+        mails = []
+        for n, (_, to_addr) in enumerate(replies):
+            raw = (
+                f"From: {to_addr}\r\nTo: secure_jo1@example.jp\r\nSubject: renewal\r\n"
+                f"Message-ID: <m{n}.bench@{to_addr.partition('@')[2]}>\r\n"
+                f"Date: Mon, 7 Dec 2026 09:00:00 +0900\r\n\r\nbody\r\n"
+            ).encode("ascii")
+            mails.append(
+                {
+                    "received_at": now,
+                    "mail_from": to_addr,
+                    "mail_options": [],
+                    "rcpt_tos": ["secure_jo1@example.jp"],
+                    "peer": "127.0.0.1",
+                    "helo": "bench",
+                    "smtp_utf8": False,
+                    "tls": False,
+                    "size": len(raw),
+                    "sha256": hashlib.sha256(raw).hexdigest(),
+                    "raw": raw,
+                    "has_bare_line_ends": False,
+                    "status": InboundStatus.DONE,
+                }
+            )
+        inbound_ids = list(
+            session.scalars(
+                sa.insert(InboundMessage).returning(InboundMessage.id, sort_by_parameter_order=True), mails
+            )
+        )
+        cases = [
+            {
+                "reference": f"B{n}",
+                "mailbox": "secure_jo1",
+                "status": CaseStatus.QUEUED,
+                "sender": to_addr,
+                "language": "ja",
+                "created_at": now,
+                "updated_at": now,
+                "reason": "complete",
+                "missing": [],
+                "invalid": [],
+            }
+            for n, (_, to_addr) in enumerate(replies)
+        ]
+        case_ids = list(
+            session.scalars(sa.insert(Case).returning(Case.id, sort_by_parameter_order=True), cases)
+        )
+        session.execute(
+            sa.update(OutboundMessage),
+            [
+                {"id": reply_id, "case_id": case_id, "inbound_id": inbound_id}
+                for (reply_id, _), case_id, inbound_id in zip(replies, case_ids, inbound_ids, strict=True)
+            ],
+        )
+        session.execute(
+            sa.insert(CaseEvent),
+            [
+                {
+                    "case_id": case_id,
+                    "at": now,
+                    "kind": "reply_queued",
+                    "inbound_id": inbound_id,
+                    "outbound_id": reply_id,
+                    "detail": {"template": "queued", "reason": None, "decision": "queued"},
+                }
+                for (reply_id, _), case_id, inbound_id in zip(replies, case_ids, inbound_ids, strict=True)
+            ],
+        )
+        session.commit()
+
+
 def baseline(port: int, raw: bytes, count: int) -> tuple[float, float]:
     """Messages per second of bare smtplib over one connection to the same relay, and its CPU s."""
     started, cpu = time.perf_counter(), time.process_time()
@@ -135,6 +219,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--replies", type=int, default=1000)
     parser.add_argument("--database", help="a database URL (default: a temporary SQLite file)")
+    parser.add_argument("--cases", action="store_true", help="replies with their mail and case")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     port = free_port()
@@ -144,6 +229,8 @@ def main() -> int:
             upgrade(url)
             settings = Settings(our_domain="triage.example", relay=("127.0.0.1", port), database_url=url)
             raw = queue(url, settings, args.replies)
+            if args.cases:
+                attach_cases(url)
             before, before_cpu = baseline(port, raw, args.replies)
             engine = make_engine(url)
             sender = Sender(session_factory(engine), settings, SmtpTransport(settings), clock=SystemClock())
@@ -164,6 +251,7 @@ def main() -> int:
     figures = {
         "database": url.partition(":")[0] if args.database else "sqlite",
         "replies": args.replies,
+        "cases": args.cases,
         "sent": sent,
         "seconds": round(seconds, 2),
         "replies_per_second": round(sent / seconds, 1),
