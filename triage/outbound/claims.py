@@ -29,12 +29,12 @@ from triage.db.engine import SQLITE_BEGIN
 from triage.db.models import OutboundMessage, OutboundStatus
 from triage.errors import ComposeError
 from triage.outbound.breaker import ReplyWindow
-from triage.outbound.chain import chain_depth
+from triage.outbound.chain import chain_depths
 from triage.outbound.compose import address_problem, new_message_id
 from triage.outbound.outcome import UNKNOWN_PREFIX, CaseEvents, DeliveryResult, gave_up_text
 from triage.outbound.ratelimit import PERMANENT_FAILURE_DAYS
 from triage.outbound.stamp import is_placeholder_id, stamp_date, stamp_message_id
-from triage.outbound.supersede import superseded_reason
+from triage.outbound.supersede import superseded_reason, superseded_reasons
 from triage.outbound.transport import REPLY_TEXT_MAX
 
 log = logging.getLogger(__name__)
@@ -252,7 +252,13 @@ def claim_batch(
     batch.exhausted = len(rows) < limit
     if not rows:
         return batch
-    failed = permanently_failed_among(session, {row.to_addr.lower() for row in rows}, now)
+    checks = _Checks(
+        superseded=superseded_reasons(session, rows),
+        failed=permanently_failed_among(session, {row.to_addr.lower() for row in rows}, now),
+        depths=chain_depths(
+            session, {row.inbound_id for row in rows if row.attempts == 0 and row.inbound_id}, instance_id
+        ),
+    )
     events = CaseEvents()
     claimed: list[dict[str, object]] = []
     lease_until = now + dt.timedelta(seconds=lease_seconds)
@@ -262,14 +268,15 @@ def claim_batch(
                 batch.stopped = True
                 break
             batch.considered += 1
-            settled = _settle_before_sending(session, row, now, failed, events)
+            settled = _settle_before_sending(session, row, now, checks, events)
             if settled is not None:
                 batch.settled.append(settled)
+                checks.settled_cases.add(row.case_id)
                 continue
             after_unknown = row.status is OutboundStatus.DELIVERY_UNKNOWN
             depth = row.chain_depth
             if row.attempts == 0:
-                depth = chain_depth(session, row.inbound_id, instance_id)
+                depth = checks.depths.get(row.inbound_id or 0, 0)
                 if depth != row.chain_depth:
                     session.execute(_BY_ID, {"b_id": row.id, "chain_depth": depth})
             reason = window.trip_reason(row.to_addr, depth)
@@ -289,6 +296,7 @@ def claim_batch(
                 batch.settled.append(
                     _dead(session, row, now, f"not sent: {exc}", reason="not sendable", events=events)
                 )
+                checks.settled_cases.add(row.case_id)
                 continue
             values: dict[str, object] = {
                 "b_id": row.id,
@@ -358,10 +366,26 @@ def _dead(
     return DeliveryResult(row.id, OutboundStatus.DEAD.value, reason)
 
 
+@dataclass
+class _Checks:
+    """The checks before sending, made for a whole batch at once."""
+
+    superseded: dict[int, str]
+    failed: set[str]
+    depths: dict[int, int]
+    #: Cases with a row settled in this batch: a newer reply there may no longer replace an older one.
+    settled_cases: set[int | None] = field(default_factory=set)
+
+    def superseded_reason(self, session: Session, row: QueuedRow) -> str | None:
+        if row.case_id is not None and row.case_id in self.settled_cases:
+            return superseded_reason(session, row)  # asked again, after this batch's changes
+        return self.superseded.get(row.id)
+
+
 def _settle_before_sending(
-    session: Session, row: QueuedRow, now: dt.datetime, failed: Collection[str], events: CaseEvents
+    session: Session, row: QueuedRow, now: dt.datetime, checks: _Checks, events: CaseEvents
 ) -> DeliveryResult | None:
-    superseded = superseded_reason(session, row)
+    superseded = checks.superseded_reason(session, row)
     if superseded is not None:
         _update(
             session, row, {"status": OutboundStatus.SUPERSEDED, "last_error": superseded[:REPLY_TEXT_MAX]}
@@ -377,7 +401,7 @@ def _settle_before_sending(
     if problem is not None or not row.raw:
         text = f"not sent: recipient {problem}" if problem else "not sent: nothing composed"
         return _dead(session, row, now, text, reason="not sendable", events=events)
-    if row.to_addr.lower() in failed:
+    if row.to_addr.lower() in checks.failed:
         reason = "recipient failed permanently within 60 days"
         _update(session, row, {"status": OutboundStatus.SUPPRESSED, "last_error": reason})
         events.add(row, "reply_suppressed", now, reason=reason)
