@@ -11,6 +11,10 @@ replies/s, the baseline's messages/s, the ratio, this process's CPU milliseconds
 sender's threads; the relay and the database server are other processes) beside the baseline's,
 and whether the breaker ever opened (it must not).
 
+Passes of ``--pass-limit`` replies (50, as ``triage serve`` makes them). ``--window N`` puts N
+replies sent three minutes earlier in the outbox first (a renewal day under way: the loop
+breaker's window holds them).
+
 ``--cases`` gives every reply what a renewal day's replies have: the member's mail it answers
 (``inbound_messages``) and a case whose verdict it answers (``cases``, with the ``reply_queued``
 event), so the checks before sending (superseded? chain depth for the breaker) and the case
@@ -45,7 +49,15 @@ from triage.clock import SystemClock
 from triage.config import Settings
 from triage.db.engine import make_engine, session_factory
 from triage.db.migrate import upgrade
-from triage.db.models import Case, CaseEvent, CaseStatus, InboundMessage, InboundStatus, OutboundMessage
+from triage.db.models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    InboundMessage,
+    InboundStatus,
+    OutboundMessage,
+    OutboundStatus,
+)
 from triage.outbound.outbox import enqueue_reply
 from triage.outbound.render import RenderedReply
 from triage.outbound.sender import Sender, SmtpTransport
@@ -76,7 +88,7 @@ def start_sink(port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the sink relay did not start")
 
 
-def queue(url: str, settings: Settings, count: int) -> bytes:
+def queue(url: str, settings: Settings, count: int, member: str = "member") -> bytes:
     """``count`` pending replies to distinct members; the composed bytes of the first."""
     sessions = session_factory(make_engine(url))
     now = dt.datetime.now(dt.UTC)
@@ -84,7 +96,7 @@ def queue(url: str, settings: Settings, count: int) -> bytes:
         first = enqueue_reply(
             session,
             reply=RenderedReply(
-                "queued", "ja", "member0@docomo.ne.jp", "secure_jo1@example.jp", "受付", "本文\n"
+                "queued", "ja", f"{member}0@docomo.ne.jp", "secure_jo1@example.jp", "受付", "本文\n"
             ),
             case_id=None,
             inbound_id=None,
@@ -99,8 +111,8 @@ def queue(url: str, settings: Settings, count: int) -> bytes:
         rows = [
             {
                 **base,
-                "to_addr": f"member{n}@{CARRIERS[n % len(CARRIERS)]}",
-                "message_id": f"r.b{n}.x@triage.example",
+                "to_addr": f"{member}{n}@{CARRIERS[n % len(CARRIERS)]}",
+                "message_id": f"r.{member}{n}.x@triage.example",
             }
             for n in range(1, count)
         ]
@@ -110,12 +122,27 @@ def queue(url: str, settings: Settings, count: int) -> bytes:
         return first.raw
 
 
+def already_sent(url: str) -> None:
+    """Every reply queued so far was sent three minutes ago (the breaker's window holds them)."""
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        sent_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=3)
+        connection.execute(
+            sa.update(OutboundMessage).values(status=OutboundStatus.SENT, attempts=1, sent_at=sent_at)
+        )
+    engine.dispose()
+
+
 def attach_cases(url: str) -> None:
     """Give every queued reply the member's mail it answers and its case (status ``queued``)."""
     sessions = session_factory(make_engine(url))
     now = dt.datetime.now(dt.UTC)
     with sessions() as session:
-        stmt = sa.select(OutboundMessage.id, OutboundMessage.to_addr).order_by(OutboundMessage.id)
+        stmt = (
+            sa.select(OutboundMessage.id, OutboundMessage.to_addr)
+            .where(OutboundMessage.status == OutboundStatus.PENDING)
+            .order_by(OutboundMessage.id)
+        )
         replies = session.execute(stmt).all()
         mails = []
         for n, (_, to_addr) in enumerate(replies):
@@ -220,6 +247,8 @@ def main() -> int:
     parser.add_argument("--replies", type=int, default=1000)
     parser.add_argument("--database", help="a database URL (default: a temporary SQLite file)")
     parser.add_argument("--cases", action="store_true", help="replies with their mail and case")
+    parser.add_argument("--pass-limit", type=int, default=50, help="replies per pass (serve: 50)")
+    parser.add_argument("--window", type=int, default=0, help="replies sent 3 minutes before")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     port = free_port()
@@ -228,6 +257,9 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as folder, database(args.database, folder) as url:
             upgrade(url)
             settings = Settings(our_domain="triage.example", relay=("127.0.0.1", port), database_url=url)
+            if args.window:
+                queue(url, settings, args.window, member="earlier")
+                already_sent(url)
             raw = queue(url, settings, args.replies)
             if args.cases:
                 attach_cases(url)
@@ -237,7 +269,7 @@ def main() -> int:
             breaker_opened = False
             sent = 0
             started, cpu = time.perf_counter(), time.process_time()
-            while batch := sender.deliver_due(limit=500):
+            while batch := sender.deliver_due(limit=args.pass_limit):
                 breaker_opened |= sender.breaker_open
                 sent += sum(result.status == "sent" for result in batch)
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -252,6 +284,8 @@ def main() -> int:
         "database": url.partition(":")[0] if args.database else "sqlite",
         "replies": args.replies,
         "cases": args.cases,
+        "pass_limit": args.pass_limit,
+        "window": args.window,
         "sent": sent,
         "seconds": round(seconds, 2),
         "replies_per_second": round(sent / seconds, 1),

@@ -9,16 +9,18 @@ next reply is handed over, those older than :data:`RECORD_EVERY_SECONDS` are rec
 a sender killed mid-batch leaves at most that much of its work unrecorded (a slow relay: one
 reply). At least once: a reply whose outcome is unknown is sent again with the same Message-ID,
 never dead-lettered for having perhaps arrived. The breaker (breaker.py) stops a pass when the
-next reply would look like a loop; a batch lets no more through than it allows. A stopping
-sender finishes the reply in hand and gives the rest of its batch back. A busy database is
-waited out quietly; one that is unavailable is reported (busy.py). Logs carry row ids, statuses
-and reply codes only.
+next reply would look like a loop; a batch lets no more through than it allows. Its window is
+read at most once a second and counts this sender's claims as they are made in between. A
+stopping sender finishes the reply in hand and gives the rest of its batch back. A busy database
+is waited out quietly; one that is unavailable is reported (busy.py). Logs carry row ids,
+statuses and reply codes only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import socket
 import time
@@ -82,6 +84,9 @@ TAKE_OVER_EVERY_SECONDS: Final = 1.0
 CLAIM_BATCH: Final = 50
 #: Outcomes known longer than this are recorded before the next reply is handed over.
 RECORD_EVERY_SECONDS: Final = 0.05
+#: The breaker's window (every reply sent or in flight in the last 10 minutes: thousands on a
+#: renewal day) is read from the database at most this often, not at every pass.
+WINDOW_REFRESH_SECONDS: Final = 1.0
 
 T = TypeVar("T")
 
@@ -129,6 +134,8 @@ class Sender:
         self._limits = BreakerLimits.from_settings(settings)
         self._heartbeat = Heartbeat(sessions, self.name, settings.sender_lease_seconds, clock)
         self._last_take_over = -TAKE_OVER_EVERY_SECONDS
+        #: The breaker's window, with the clock time and monotonic time it was read at.
+        self._window: tuple[ReplyWindow, dt.datetime, float] | None = None
 
     @property
     def breaker_open(self) -> bool:
@@ -159,9 +166,7 @@ class Sender:
                 log.warning(NO_DOMAIN_WARNING)
                 self._warned_no_domain = True
             return results
-        with self._sessions() as session:
-            window = load_window(session, self._clock.now(), self._limits)
-        pass_ = _Pass(window, limit, should_stop, results)
+        pass_ = _Pass(self._read_window(fresh=was_open), limit, should_stop, results)
         try:
             batch = self._write(lambda session: self._claim(session, pass_), pass_)
             while batch.claims:
@@ -179,6 +184,9 @@ class Sender:
                 # The outcomes are known now: wait out a busy database rather than lose them (a lost
                 # outcome would be taken over as unknown and the reply sent again).
                 batch = self._keep_trying(lambda: self._write(record_then_claim, pass_), "recording replies")
+        except BaseException:
+            self._window = None  # what was counted may not have happened: read it again next time
+            raise
         finally:
             close = getattr(self._transport, "close", None)
             if callable(close):
@@ -192,6 +200,24 @@ class Sender:
         if was_open and not self.breaker_open:
             log.warning("reply breaker closed: sending again")
         return results
+
+    def _read_window(self, *, fresh: bool) -> ReplyWindow:
+        """The breaker's window: read again when ``fresh`` or :data:`WINDOW_REFRESH_SECONDS` old.
+
+        Between reads it counts this sender's own claims as they are made (claims.py); other
+        senders' show at the next read, and replies that leave the window or were not sent after
+        all are dropped then (until then they count: the breaker errs on the careful side).
+        """
+        now, tick = self._clock.now(), time.monotonic()
+        if self._window is not None and not fresh:
+            window, read_at, read_tick = self._window
+            age = (now - read_at).total_seconds()
+            if 0 <= age < WINDOW_REFRESH_SECONDS and tick - read_tick < WINDOW_REFRESH_SECONDS:
+                return window
+        with self._sessions() as session:
+            window = load_window(session, now, self._limits)
+        self._window = (window, now, tick)
+        return window
 
     def _keep_trying(self, work: Callable[[], T], what: str) -> T:
         patience = max(self._settings.sender_lease_seconds * 3.0, 30.0)

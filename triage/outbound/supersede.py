@@ -78,9 +78,15 @@ _CASE_STATUS: Final = (
     .order_by(Case.id)
     .with_for_update(read=True)
 )
+# By case first: ``ix_case_events_case_id_id`` finds the few events of these cases (there is no
+# index on outbound_id, and the history grows by thousands of events a day).
 _QUEUED_DETAIL: Final = (
     sa.select(CaseEvent.outbound_id, CaseEvent.detail)
-    .where(CaseEvent.outbound_id.in_(sa.bindparam("ids", expanding=True)), CaseEvent.kind == QUEUED_EVENT)
+    .where(
+        CaseEvent.case_id.in_(sa.bindparam("case_ids", expanding=True)),
+        CaseEvent.outbound_id.in_(sa.bindparam("ids", expanding=True)),
+        CaseEvent.kind == QUEUED_EVENT,
+    )
     .order_by(CaseEvent.id)
 )
 
@@ -109,7 +115,10 @@ def superseded_reasons(session: Session, rows: Sequence[QueuedReply]) -> dict[in
     rest = [row for row in rest if row.case_id in statuses]  # a deleted case (retention): nothing to compare
     decisions: dict[int, str] = {}
     if rest:
-        for outbound_id, detail in session.execute(_QUEUED_DETAIL, {"ids": [row.id for row in rest]}):
+        for outbound_id, detail in session.execute(
+            _QUEUED_DETAIL,
+            {"case_ids": sorted({row.case_id or 0 for row in rest}), "ids": [row.id for row in rest]},
+        ):
             decision = detail.get("decision") if isinstance(detail, dict) else None
             if outbound_id is not None and isinstance(decision, str) and decision:
                 decisions.setdefault(outbound_id, decision)
