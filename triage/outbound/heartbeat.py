@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 
@@ -45,6 +46,8 @@ class Heartbeat:
         self._closed = False
         #: Renewals that reached the database (for tests and metrics).
         self.beats = 0
+        #: When (time.monotonic) a renewal last reached the database, or None before the first.
+        self.renewed_at: float | None = None
 
     @contextmanager
     def holding(self, outbound_ids: Collection[int]) -> Iterator[None]:
@@ -82,12 +85,14 @@ class Heartbeat:
             self._renew(ids)
 
     def _renew(self, ids: set[int]) -> None:
+        started = time.monotonic()
         try:
             with self._sessions() as session:
                 begin_write(session)
                 renewed = renew(session, self._name, ids, self._clock.now() + self._lease)
                 session.commit()
             self.beats += 1
+            self.renewed_at = started
             if renewed < len(ids):
                 log.debug("heartbeat: %d of %d claims no longer ours", len(ids) - renewed, len(ids))
         except SQLAlchemyError as exc:

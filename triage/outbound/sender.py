@@ -100,6 +100,8 @@ class _Pass:
     should_stop: Callable[[], bool] | None
     results: list[DeliveryResult]
     stopped: bool = False
+    #: When (time.monotonic) the batch in hand was claimed: its leases run from then.
+    claimed_at: float = 0.0
     #: Outcomes known but not yet recorded, and since when the oldest of them is known.
     outcomes: list[Outcome] = field(default_factory=list)
 
@@ -251,6 +253,7 @@ class Sender:
     def _claim(self, session: Session, pass_: _Pass) -> Batch:
         """The next batch of claims, or why there is none; rows settled on the way are results."""
         batch = Batch()
+        pass_.claimed_at = time.monotonic()
         while not batch.claims and pass_.budget > 0 and not pass_.stopped:
             batch = claim_batch(
                 session,
@@ -274,7 +277,8 @@ class Sender:
         """Hand ``claims`` over one by one, their leases renewed meanwhile; those not handed over.
 
         Outcomes known for :data:`RECORD_EVERY_SECONDS` are recorded before the next reply goes.
-        A reply to a recipient the relay refused with a 5xx earlier in the batch is not handed
+        Once the batch's leases may have run out (:meth:`_leases_hold`), the rest is given back
+        unsent. A reply to a recipient the relay refused with a 5xx earlier in the batch is not handed
         over but given back: claimed again after the refusal is recorded, it is suppressed (the
         60-day rule, checked before sending).
         """
@@ -284,6 +288,13 @@ class Sender:
         with self._heartbeat.holding([claim.id for claim in claims]):
             for index, claim in enumerate(claims):
                 if index and pass_.should_stop is not None and pass_.should_stop():
+                    pass_.stopped = True
+                    return unsent + list(claims[index:])
+                if index and not self._leases_hold(pass_.claimed_at):
+                    log.warning(
+                        "reply batch: its leases could not be renewed; %d replies not handed over",
+                        len(claims) - index,
+                    )
                     pass_.stopped = True
                     return unsent + list(claims[index:])
                 if claim.to_addr.lower() in refused:
@@ -301,8 +312,21 @@ class Sender:
                 if isinstance(error, PermanentSendError) and error.reply_text.startswith("5"):
                     refused.add(claim.to_addr.lower())
                 if time.monotonic() - self._last_take_over >= TAKE_OVER_EVERY_SECONDS:
-                    pass_.results.extend(self._take_over())
+                    try:
+                        pass_.results.extend(self._take_over())
+                    except SQLAlchemyError as exc:  # tried again in a second; the outcomes come first
+                        log.info("taking over dead senders' claims failed (%s)", type(exc).__name__)
         return unsent
+
+    def _leases_hold(self, claimed_at: float) -> bool:
+        """True while the batch's leases surely run: claimed or renewed less than 3/4 lease ago.
+
+        Past that, another sender may take the rest of the batch over (its heartbeat could not
+        reach the database), so it is not handed over: sent by both, a reply would arrive twice.
+        """
+        renewed = self._heartbeat.renewed_at
+        since = max(claimed_at, renewed if renewed is not None else claimed_at)
+        return time.monotonic() - since < self._settings.sender_lease_seconds * 0.75
 
     def _send(self, claim: Claim) -> SendError | None:
         """Hand ``claim`` to the transport with no transaction open."""
