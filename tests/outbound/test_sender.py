@@ -552,6 +552,32 @@ def test_a_pass_claims_a_batch_in_one_transaction_and_records_it_with_the_next_c
     assert sorted(relay.handler.message_ids()) == sorted(load(sessions, row_id).message_id for row_id in ids)
 
 
+def test_the_run_loop_keeps_one_relay_connection_from_pass_to_pass(
+    sessions: sessionmaker[Session], relay: Relay
+) -> None:
+    """60 replies are two passes of 50: one relay session (one STARTTLS and login), not one a pass."""
+    settings = settings_for(relay)
+    relay.start()
+    ids = [queue(sessions, settings, f"member{n}@example.jp")[0] for n in range(60)]
+    sender = make_sender(sessions, settings, FixedClock(NOW))
+    sender.idle_seconds = 0.02
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(sender.run(stop))
+        for _ in range(1000):
+            if len(relay.handler.received) == len(ids):
+                break
+            await asyncio.sleep(0.01)
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+    asyncio.run(main())
+    assert len(relay.handler.received) == 60
+    assert len(set(relay.handler.mail_peers)) == 1
+    assert {load(sessions, row_id).status for row_id in ids} == {OutboundStatus.SENT}
+
+
 def test_a_sender_stopping_mid_batch_gives_the_rest_back_unsent(
     sessions: sessionmaker[Session], relay: Relay
 ) -> None:

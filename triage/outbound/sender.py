@@ -102,7 +102,7 @@ class _Pass:
     stopped: bool = False
     #: When (time.monotonic) the batch in hand was claimed: its leases run from then.
     claimed_at: float = 0.0
-    #: Outcomes known but not yet recorded, and since when the oldest of them is known.
+    #: Outcomes known but not yet recorded.
     outcomes: list[Outcome] = field(default_factory=list)
 
 
@@ -136,6 +136,9 @@ class Sender:
         self._limits = BreakerLimits.from_settings(settings)
         self._heartbeat = Heartbeat(sessions, self.name, settings.sender_lease_seconds, clock)
         self._last_take_over = -TAKE_OVER_EVERY_SECONDS
+        #: Keep the relay connection open when a pass ends (:meth:`run` does while there is work,
+        #: and closes it when it goes idle); otherwise each pass closes it.
+        self.keep_connection = False
         #: The breaker's window, with the clock time and monotonic time it was read at.
         self._window: tuple[ReplyWindow, dt.datetime, float] | None = None
 
@@ -145,7 +148,13 @@ class Sender:
         return self.breaker_reason is not None
 
     def close(self) -> None:
+        self._close_transport()
         self._heartbeat.close()
+
+    def _close_transport(self) -> None:
+        close = getattr(self._transport, "close", None)
+        if callable(close):
+            close()
 
     # -- one pass -----------------------------------------------------------------------------
 
@@ -158,7 +167,7 @@ class Sender:
         the first is handed over, so a stopping process does not start new deliveries (the one in
         hand is finished and recorded, the rest of its batch given back). A batch's outcomes and
         the claim of the next batch share a transaction, and the transport keeps its relay
-        connection open until the pass ends.
+        connection open until the pass ends (beyond it with :attr:`keep_connection`).
         """
         results = self._take_over()
         was_open = self.breaker_open
@@ -188,11 +197,10 @@ class Sender:
                 batch = self._keep_trying(lambda: self._write(record_then_claim, pass_), "recording replies")
         except BaseException:
             self._window = None  # what was counted may not have happened: read it again next time
+            self._close_transport()
             raise
-        finally:
-            close = getattr(self._transport, "close", None)
-            if callable(close):
-                close()
+        if not self.keep_connection:
+            self._close_transport()
         if batch.breaker is not None:
             self.breaker_reason = batch.breaker.reason
             if not was_open:
@@ -276,11 +284,11 @@ class Sender:
     def _send_batch(self, claims: Sequence[Claim], pass_: _Pass) -> list[Claim]:
         """Hand ``claims`` over one by one, their leases renewed meanwhile; those not handed over.
 
-        Outcomes known for :data:`RECORD_EVERY_SECONDS` are recorded before the next reply goes.
-        Once the batch's leases may have run out (:meth:`_leases_hold`), the rest is given back
-        unsent. A reply to a recipient the relay refused with a 5xx earlier in the batch is not handed
-        over but given back: claimed again after the refusal is recorded, it is suppressed (the
-        60-day rule, checked before sending).
+        Outcomes are recorded before the next reply goes once :data:`RECORD_EVERY_SECONDS` have
+        passed since the last record. Once the batch's leases may have run out
+        (:meth:`_leases_hold`), the rest is given back unsent. A reply to a recipient the relay
+        refused with a 5xx earlier in the batch is not handed over but given back: claimed again
+        after the refusal is recorded, it is suppressed (the 60-day rule, checked before sending).
         """
         recorded_at = time.monotonic()
         unsent: list[Claim] = []
@@ -357,8 +365,11 @@ class Sender:
         """Pass after pass until ``stop`` is set; an error is logged (class only) and survived.
 
         A busy database (another writer holds the lock) is waited out quietly and tried again
-        soon; an unavailable one is reported as an error each pass.
+        soon; an unavailable one is reported as an error each pass. The relay connection stays
+        open from one busy pass to the next (no new session, STARTTLS and login every 50
+        replies) and is closed when the sender goes idle.
         """
+        self.keep_connection = True
         try:
             while not stop.is_set():
                 pause = self.idle_seconds
@@ -380,7 +391,9 @@ class Sender:
                 if results and not self.breaker_open:
                     await asyncio.sleep(0)
                     continue
+                await asyncio.to_thread(self._close_transport)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=pause)
         finally:
+            self.keep_connection = False
             await asyncio.to_thread(self.close)
