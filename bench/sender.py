@@ -11,7 +11,8 @@ replies/s, the baseline's messages/s, the ratio, this process's CPU milliseconds
 sender's threads; the relay and the database server are other processes) beside the baseline's,
 and whether the breaker ever opened (it must not).
 
-Passes of ``--pass-limit`` replies (50, as ``triage serve`` makes them). ``--window N`` puts N
+Passes of ``--pass-limit`` replies (50, as ``triage serve`` makes them), the relay connection
+kept from pass to pass as ``serve`` keeps it. ``--window N`` puts N
 replies sent three minutes earlier in the outbox first (a renewal day under way: the loop
 breaker's window holds them).
 
@@ -266,6 +267,7 @@ def main() -> int:
             before, before_cpu = baseline(port, raw, args.replies)
             engine = make_engine(url)
             sender = Sender(session_factory(engine), settings, SmtpTransport(settings), clock=SystemClock())
+            sender.keep_connection = True  # as `serve` does from one busy pass to the next
             breaker_opened = False
             sent = 0
             started, cpu = time.perf_counter(), time.process_time()
