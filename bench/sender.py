@@ -1,6 +1,7 @@
 """Reply sender throughput: a renewal-day burst to distinct members, against the relay's own speed.
 
-    .venv/bin/python bench/sender.py [--replies N] [--database URL] [--json]
+    .venv/bin/python bench/sender.py [--replies N] [--cases] [--window N] [--pass-limit N]
+                                     [--database URL] [--json]
 
 Queues N replies to distinct members (spread over the big carrier domains, as on a renewal day),
 then delivers them with one sender (claims, leases, the loop breaker, outcomes recorded) to a
@@ -12,9 +13,8 @@ sender's threads; the relay and the database server are other processes) beside 
 and whether the breaker ever opened (it must not).
 
 Passes of ``--pass-limit`` replies (50, as ``triage serve`` makes them), the relay connection
-kept from pass to pass as ``serve`` keeps it. ``--window N`` puts N
-replies sent three minutes earlier in the outbox first (a renewal day under way: the loop
-breaker's window holds them).
+kept from pass to pass as ``serve`` keeps it. ``--window N`` puts N replies sent three minutes
+earlier in the outbox first (a renewal day under way: the loop breaker's window holds them).
 
 ``--cases`` gives every reply what a renewal day's replies have: the member's mail it answers
 (``inbound_messages``) and a case whose verdict it answers (``cases``, with the ``reply_queued``
