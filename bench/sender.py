@@ -1,19 +1,35 @@
 """Reply sender throughput: a renewal-day burst to distinct members, against the relay's own speed.
 
-    .venv/bin/python bench/sender.py [--replies N] [--database URL] [--json]
+    .venv/bin/python bench/sender.py [--replies N] [--cases] [--window N] [--pass-limit N]
+                                     [--database URL] [--json]
 
 Queues N replies to distinct members (spread over the big carrier domains, as on a renewal day),
-then delivers them with one sender (claims, leases, the loop breaker, one commit per reply) to a
+then delivers them with one sender (claims, leases, the loop breaker, outcomes recorded) to a
 sink relay (aiosmtpd's ``Sink``, in a process of its own on loopback). The baseline, in the same
 run and against the same relay, is bare smtplib sending the same N messages over one connection
 with no database at all; it runs before and after the sender and the mean is used. Prints
-replies/s, the baseline's messages/s, the ratio, and whether the breaker ever opened (it must not).
+replies/s, the baseline's messages/s, the ratio, this process's CPU milliseconds per reply (the
+sender's threads; the relay and the database server are other processes) beside the baseline's,
+and whether the breaker ever opened (it must not).
+
+Passes of ``--pass-limit`` replies (50, as ``triage serve`` makes them), the relay connection
+kept from pass to pass as ``serve`` keeps it. ``--window N`` puts N replies sent three minutes
+earlier in the outbox first (a renewal day under way: the loop breaker's window holds them).
+
+``--cases`` gives every reply what a renewal day's replies have: the member's mail it answers
+(``inbound_messages``) and a case whose verdict it answers (``cases``, with the ``reply_queued``
+event), so the checks before sending (superseded? chain depth for the breaker) and the case
+events of the outcomes are measured too.
+
+``--database`` with a PostgreSQL URL runs in a fresh database made (and dropped) next to the one
+the URL names, so the outbox holds only the bench's rows.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import smtplib
 import socket
@@ -21,16 +37,28 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
 from netkit import free_port
+from sqlalchemy.engine import make_url
 
 from triage.clock import SystemClock
 from triage.config import Settings
 from triage.db.engine import make_engine, session_factory
 from triage.db.migrate import upgrade
-from triage.db.models import OutboundMessage
+from triage.db.models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    InboundMessage,
+    InboundStatus,
+    OutboundMessage,
+    OutboundStatus,
+)
 from triage.outbound.outbox import enqueue_reply
 from triage.outbound.render import RenderedReply
 from triage.outbound.sender import Sender, SmtpTransport
@@ -61,7 +89,7 @@ def start_sink(port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the sink relay did not start")
 
 
-def queue(url: str, settings: Settings, count: int) -> bytes:
+def queue(url: str, settings: Settings, count: int, member: str = "member") -> bytes:
     """``count`` pending replies to distinct members; the composed bytes of the first."""
     sessions = session_factory(make_engine(url))
     now = dt.datetime.now(dt.UTC)
@@ -69,7 +97,7 @@ def queue(url: str, settings: Settings, count: int) -> bytes:
         first = enqueue_reply(
             session,
             reply=RenderedReply(
-                "queued", "ja", "member0@docomo.ne.jp", "secure_jo1@example.jp", "受付", "本文\n"
+                "queued", "ja", f"{member}0@docomo.ne.jp", "secure_jo1@example.jp", "受付", "本文\n"
             ),
             case_id=None,
             inbound_id=None,
@@ -84,8 +112,8 @@ def queue(url: str, settings: Settings, count: int) -> bytes:
         rows = [
             {
                 **base,
-                "to_addr": f"member{n}@{CARRIERS[n % len(CARRIERS)]}",
-                "message_id": f"r.b{n}.x@triage.example",
+                "to_addr": f"{member}{n}@{CARRIERS[n % len(CARRIERS)]}",
+                "message_id": f"r.{member}{n}.x@triage.example",
             }
             for n in range(1, count)
         ]
@@ -95,42 +123,161 @@ def queue(url: str, settings: Settings, count: int) -> bytes:
         return first.raw
 
 
-def baseline(port: int, raw: bytes, count: int) -> float:
-    """Messages per second of bare smtplib over one connection to the same relay."""
-    started = time.perf_counter()
+def already_sent(url: str) -> None:
+    """Every reply queued so far was sent three minutes ago (the breaker's window holds them)."""
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        sent_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=3)
+        connection.execute(
+            sa.update(OutboundMessage).values(status=OutboundStatus.SENT, attempts=1, sent_at=sent_at)
+        )
+    engine.dispose()
+
+
+def attach_cases(url: str) -> None:
+    """Give every queued reply the member's mail it answers and its case (status ``queued``)."""
+    sessions = session_factory(make_engine(url))
+    now = dt.datetime.now(dt.UTC)
+    with sessions() as session:
+        stmt = (
+            sa.select(OutboundMessage.id, OutboundMessage.to_addr)
+            .where(OutboundMessage.status == OutboundStatus.PENDING)
+            .order_by(OutboundMessage.id)
+        )
+        replies = session.execute(stmt).all()
+        mails = []
+        for n, (_, to_addr) in enumerate(replies):
+            raw = (
+                f"From: {to_addr}\r\nTo: secure_jo1@example.jp\r\nSubject: renewal\r\n"
+                f"Message-ID: <m{n}.bench@{to_addr.partition('@')[2]}>\r\n"
+                f"Date: Mon, 7 Dec 2026 09:00:00 +0900\r\n\r\nbody\r\n"
+            ).encode("ascii")
+            mails.append(
+                {
+                    "received_at": now,
+                    "mail_from": to_addr,
+                    "mail_options": [],
+                    "rcpt_tos": ["secure_jo1@example.jp"],
+                    "peer": "127.0.0.1",
+                    "helo": "bench",
+                    "smtp_utf8": False,
+                    "tls": False,
+                    "size": len(raw),
+                    "sha256": hashlib.sha256(raw).hexdigest(),
+                    "raw": raw,
+                    "has_bare_line_ends": False,
+                    "status": InboundStatus.DONE,
+                }
+            )
+        inbound_ids = list(
+            session.scalars(
+                sa.insert(InboundMessage).returning(InboundMessage.id, sort_by_parameter_order=True), mails
+            )
+        )
+        cases = [
+            {
+                "reference": f"B{n}",
+                "mailbox": "secure_jo1",
+                "status": CaseStatus.QUEUED,
+                "sender": to_addr,
+                "language": "ja",
+                "created_at": now,
+                "updated_at": now,
+                "reason": "complete",
+                "missing": [],
+                "invalid": [],
+            }
+            for n, (_, to_addr) in enumerate(replies)
+        ]
+        case_ids = list(
+            session.scalars(sa.insert(Case).returning(Case.id, sort_by_parameter_order=True), cases)
+        )
+        session.execute(
+            sa.update(OutboundMessage),
+            [
+                {"id": reply_id, "case_id": case_id, "inbound_id": inbound_id}
+                for (reply_id, _), case_id, inbound_id in zip(replies, case_ids, inbound_ids, strict=True)
+            ],
+        )
+        session.execute(
+            sa.insert(CaseEvent),
+            [
+                {
+                    "case_id": case_id,
+                    "at": now,
+                    "kind": "reply_queued",
+                    "inbound_id": inbound_id,
+                    "outbound_id": reply_id,
+                    "detail": {"template": "queued", "reason": None, "decision": "queued"},
+                }
+                for (reply_id, _), case_id, inbound_id in zip(replies, case_ids, inbound_ids, strict=True)
+            ],
+        )
+        session.commit()
+
+
+def baseline(port: int, raw: bytes, count: int) -> tuple[float, float]:
+    """Messages per second of bare smtplib over one connection to the same relay, and its CPU s."""
+    started, cpu = time.perf_counter(), time.process_time()
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
         for n in range(count):
             client.sendmail("", [f"member{n}@{CARRIERS[n % len(CARRIERS)]}"], raw)
-    return count / (time.perf_counter() - started)
+    return count / (time.perf_counter() - started), time.process_time() - cpu
+
+
+@contextmanager
+def database(url: str | None, folder: str) -> Iterator[str]:
+    """A temporary SQLite file, or a fresh PostgreSQL database beside ``url``'s (dropped after)."""
+    if url is None or not url.startswith("postgresql"):
+        yield url or f"sqlite:///{Path(folder) / 'bench.db'}"
+        return
+    name = f"triage_sender_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--replies", type=int, default=1000)
     parser.add_argument("--database", help="a database URL (default: a temporary SQLite file)")
+    parser.add_argument("--cases", action="store_true", help="replies with their mail and case")
+    parser.add_argument("--pass-limit", type=int, default=50, help="replies per pass (serve: 50)")
+    parser.add_argument("--window", type=int, default=0, help="replies sent 3 minutes before")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     port = free_port()
     sink = start_sink(port)
     try:
-        with tempfile.TemporaryDirectory() as folder:
-            url = args.database or f"sqlite:///{Path(folder) / 'bench.db'}"
+        with tempfile.TemporaryDirectory() as folder, database(args.database, folder) as url:
             upgrade(url)
             settings = Settings(our_domain="triage.example", relay=("127.0.0.1", port), database_url=url)
+            if args.window:
+                queue(url, settings, args.window, member="earlier")
+                already_sent(url)
             raw = queue(url, settings, args.replies)
-            before = baseline(port, raw, args.replies)
+            if args.cases:
+                attach_cases(url)
+            before, before_cpu = baseline(port, raw, args.replies)
             engine = make_engine(url)
             sender = Sender(session_factory(engine), settings, SmtpTransport(settings), clock=SystemClock())
+            sender.keep_connection = True  # as `serve` does from one busy pass to the next
             breaker_opened = False
             sent = 0
-            started = time.perf_counter()
-            while batch := sender.deliver_due(limit=500):
+            started, cpu = time.perf_counter(), time.process_time()
+            while batch := sender.deliver_due(limit=args.pass_limit):
                 breaker_opened |= sender.breaker_open
                 sent += sum(result.status == "sent" for result in batch)
-            seconds = time.perf_counter() - started
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
             sender.close()
             engine.dispose()
-            after = baseline(port, raw, args.replies)
+            after, after_cpu = baseline(port, raw, args.replies)
     finally:
         sink.terminate()
         sink.wait(10)
@@ -138,11 +285,16 @@ def main() -> int:
     figures = {
         "database": url.partition(":")[0] if args.database else "sqlite",
         "replies": args.replies,
+        "cases": args.cases,
+        "pass_limit": args.pass_limit,
+        "window": args.window,
         "sent": sent,
         "seconds": round(seconds, 2),
         "replies_per_second": round(sent / seconds, 1),
         "baseline_smtplib_per_second": round(relay_rate, 1),
         "ratio": round(sent / seconds / relay_rate, 2),
+        "cpu_ms_per_reply": round(cpu * 1000 / max(sent, 1), 3),
+        "baseline_cpu_ms_per_message": round((before_cpu + after_cpu) * 1000 / (2 * args.replies), 3),
         "breaker_opened": breaker_opened,
     }
     if args.json:
@@ -152,7 +304,8 @@ def main() -> int:
             f"sender: {figures['sent']} of {args.replies} replies in {figures['seconds']} s = "
             f"{figures['replies_per_second']}/s; bare smtplib to the same relay "
             f"{figures['baseline_smtplib_per_second']}/s "
-            f"(ratio {figures['ratio']}); breaker opened: {breaker_opened}"
+            f"(ratio {figures['ratio']}); CPU {figures['cpu_ms_per_reply']} ms per reply "
+            f"(bare smtplib {figures['baseline_cpu_ms_per_message']} ms); breaker opened: {breaker_opened}"
         )
     return 0 if sent == args.replies and not breaker_opened else 1
 

@@ -160,6 +160,38 @@ def test_many_replies_to_one_address_trip_it() -> None:
     assert window.trip_reason("other@example.jp", 0) is None
 
 
+def test_a_batch_lets_no_more_through_than_the_breaker_allows(
+    sessions: sessionmaker[Session], relay: Relay
+) -> None:
+    """Twelve replies to one address are due at once: the batch stops where one-by-one would."""
+    settings = settings_for(relay, reply_breaker_per_address=4)
+    first = queue(sessions, settings, "loop@example.jp")
+    copies(sessions, first, ["loop@example.jp"] * 11, "loop")
+    sender = Sender(sessions, settings, SmtpTransport(settings), clock=FixedClock(NOW), name="batch")
+    results = sender.deliver_due(limit=50)
+    assert sender.breaker_reason == "4 replies to one address in 600 s"
+    assert [r.status for r in results] == ["sent"] * 3
+    assert statuses(sessions) == {"sent": 3, "pending": 9}
+    assert len(relay.handler.received) == 3
+
+
+def test_a_count_taken_back_leaves_the_window_as_it_was() -> None:
+    """What a batch counted is taken back when its transaction fails."""
+    window = ReplyWindow(BreakerLimits(chain_depth=2))
+    window.add("a@example.jp", 0)
+
+    def snapshot() -> tuple[dict[str, int], dict[str, int], dict[str, set[str]], int]:
+        addresses = {domain: set(addrs) for domain, addrs in window.addresses.items() if addrs}
+        return dict(window.per_address), dict(window.per_domain), addresses, window.deep
+
+    before = snapshot()
+    window.add("B@other.example", 3)
+    window.add("a@example.jp", 0)
+    window.remove("b@other.example", 3)
+    window.remove("a@example.jp", 0)
+    assert snapshot() == before
+
+
 def test_a_handful_of_addresses_at_one_domain_trip_it_a_carrier_does_not() -> None:
     limits = BreakerLimits(domain_replies=30, domain_ratio=3.0)
     loop = ReplyWindow(limits)

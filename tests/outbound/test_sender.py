@@ -31,6 +31,7 @@ from triage.config import Settings
 from triage.db.engine import make_engine, session_factory
 from triage.db.models import Case, CaseEvent, CaseStatus, OutboundMessage, OutboundStatus
 from triage.errors import ConfigError, PermanentSendError, TransientSendError
+from triage.outbound import sender as sender_module
 from triage.outbound.outbox import enqueue_reply
 from triage.outbound.render import RenderedReply
 from triage.outbound.sender import MAYBE_TWICE, STOPPED_DURING_DELIVERY, DeliveryResult, Sender, SmtpTransport
@@ -521,6 +522,125 @@ def test_a_connection_lost_before_the_end_of_data_is_retried(
     [again] = sender.deliver_due()
     assert again.status == OutboundStatus.SENT.value
     assert len(relay.handler.received) == 1
+
+
+# -- batches -----------------------------------------------------------------------------------
+
+
+def test_a_pass_claims_a_batch_in_one_transaction_and_records_it_with_the_next_claim(
+    sessions: sessionmaker[Session], relay: Relay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """60 replies, batches of 50: four commits in all, not two a reply."""
+    monkeypatch.setattr(sender_module, "RECORD_EVERY_SECONDS", 3600.0)  # outcomes wait for the batch's end
+    settings = settings_for(relay)
+    relay.start()
+    ids = [queue(sessions, settings, f"member{n}@example.jp")[0] for n in range(60)]
+    engine = sessions.kw["bind"]
+    commits: list[object] = []
+
+    def count(connection: object) -> None:
+        commits.append(connection)
+
+    sa.event.listen(engine, "commit", count)
+    try:
+        results = make_sender(sessions, settings, FixedClock(NOW)).deliver_due(limit=100)
+    finally:
+        sa.event.remove(engine, "commit", count)
+    assert [(r.outbound_id, r.status) for r in results] == [(row_id, "sent") for row_id in ids]
+    # take-over; claim 50; record 50 + claim 10; record 10 + find nothing more
+    assert len(commits) == 4
+    assert sorted(relay.handler.message_ids()) == sorted(load(sessions, row_id).message_id for row_id in ids)
+
+
+def test_the_run_loop_keeps_one_relay_connection_from_pass_to_pass(
+    sessions: sessionmaker[Session], relay: Relay
+) -> None:
+    """60 replies are two passes of 50: one relay session (one STARTTLS and login), not one a pass."""
+    settings = settings_for(relay)
+    relay.start()
+    ids = [queue(sessions, settings, f"member{n}@example.jp")[0] for n in range(60)]
+    sender = make_sender(sessions, settings, FixedClock(NOW))
+    sender.idle_seconds = 0.02
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(sender.run(stop))
+        for _ in range(1000):
+            if len(relay.handler.received) == len(ids):
+                break
+            await asyncio.sleep(0.01)
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+    asyncio.run(main())
+    assert len(relay.handler.received) == 60
+    assert len(set(relay.handler.mail_peers)) == 1
+    assert {load(sessions, row_id).status for row_id in ids} == {OutboundStatus.SENT}
+
+
+def test_a_sender_stopping_mid_batch_gives_the_rest_back_unsent(
+    sessions: sessionmaker[Session], relay: Relay
+) -> None:
+    settings = settings_for(relay)
+    relay.start()
+    ids = [queue(sessions, settings, f"member{n}@example.jp")[0] for n in range(3)]
+    asked = Counter[str]()
+
+    def stop_after_the_first_send() -> bool:
+        asked["n"] += 1
+        return asked["n"] > 3  # asked once per row claimed, then before the second send
+
+    results = make_sender(sessions, settings, FixedClock(NOW)).deliver_due(
+        should_stop=stop_after_the_first_send
+    )
+    assert [(r.outbound_id, r.status) for r in results] == [(ids[0], "sent")]
+    assert len(relay.handler.received) == 1
+    for row_id in ids[1:]:
+        row = load(sessions, row_id)
+        assert (row.status, row.attempts, row.lease_until) == (OutboundStatus.PENDING, 0, None)
+    later = make_sender(sessions, settings, FixedClock(NOW), name="sender-2").deliver_due()
+    assert [(r.outbound_id, r.status) for r in later] == [(row_id, "sent") for row_id in ids[1:]]
+    assert [load(sessions, row_id).attempts for row_id in ids] == [1, 1, 1]
+    assert len(set(relay.handler.message_ids())) == 3
+
+
+def test_a_newer_reply_settled_earlier_in_the_batch_no_longer_supersedes_an_older_one(
+    sessions: sessionmaker[Session], relay: Relay
+) -> None:
+    """The newer reply is due first and past give_up_at: dead, it replaces nothing; the older one goes."""
+    settings = settings_for(relay)
+    relay.start()
+    with sessions() as session:
+        case_id = add_case(session)
+        older, newer = (
+            enqueue_reply(
+                session,
+                reply=RenderedReply(
+                    "queued",
+                    "ja",
+                    MEMBER,
+                    "secure_jo1@example.jp",
+                    SUBJECT,
+                    "本文です。\n",
+                    decision="queued",
+                ),
+                case_id=case_id,
+                inbound_id=None,
+                in_reply_to=None,
+                references=(),
+                settings=settings,
+                now=NOW,
+            )
+            for _ in range(2)
+        )
+        session.flush()
+        newer.next_attempt_at = NOW - dt.timedelta(minutes=2)
+        newer.give_up_at = NOW - dt.timedelta(minutes=1)
+        older_id, newer_id = older.id, newer.id
+        session.commit()
+    results = make_sender(sessions, settings, FixedClock(NOW)).deliver_due()
+    assert [(r.outbound_id, r.status) for r in results] == [(newer_id, "dead"), (older_id, "sent")]
+    assert event_kinds(sessions, case_id) == ["reply_queued", "reply_queued", "reply_dead", "reply_sent"]
 
 
 # -- STARTTLS and login ------------------------------------------------------------------------

@@ -389,3 +389,23 @@ def test_a_killed_senders_reply_is_taken_over_within_30_s(tmp_path: Path, relay:
     assert took < 30, log.read_text("utf-8", "replace")
     assert len(relay.handler.received) == 2  # the killed one had handed it over: told twice
     assert load(sessions, row_id).last_error is not None
+
+
+def test_a_batch_whose_leases_cannot_be_renewed_is_not_handed_over_past_them(
+    sessions: sessionmaker[Session], relay: Relay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The heartbeat cannot reach the database; once the leases may have run out, another sender
+    may take the rest of the batch over: this one hands nothing more over and gives the rest back."""
+    settings = settings_for(relay, sender_lease_seconds=2)  # handed over until 1.5 s after the claim
+    ids = [queue(sessions, settings, f"member{n}@example.jp") for n in range(4)]
+    relay.handler.reply_delay_after_keeping = 1.0
+    relay.start()
+    sender = make_sender(sessions, settings, FixedClock(NOW))
+    monkeypatch.setattr(sender._heartbeat, "_renew", lambda ids: None)  # every renewal lost
+    results = sender.deliver_due()
+    sender.close()
+    assert [(r.outbound_id, r.status) for r in results] == [(ids[0], "sent"), (ids[1], "sent")]
+    assert len(relay.handler.received) == 2
+    for row_id in ids[2:]:
+        row = load(sessions, row_id)
+        assert (row.status, row.attempts, row.lease_until) == (OutboundStatus.PENDING, 0, None)

@@ -14,6 +14,10 @@ holds across senders and restarts):
 - **replies answering our own mail**: ``chain_replies`` replies at ``chain_depth`` or deeper in
   a chain of mail answering our replies (chain.py) — a loop through fresh addresses each time.
 
+The sender reads the window at most once a second (it holds every reply of the last ten minutes:
+thousands on a renewal day) and counts its own claims into it as it makes them, a batch row by
+row, so a batch lets through no more than one-by-one claims would.
+
 Tripped, the sender sends nothing (replies stay pending) and says why once per trip; as the
 window slides past the loop-shaped replies it closes again by itself. Reasons never name an
 address or a domain.
@@ -79,6 +83,20 @@ class ReplyWindow:
         if depth >= self.limits.chain_depth:
             self.deep += 1
 
+    def remove(self, to_addr: str, depth: int) -> None:
+        """Take back one :meth:`add` (its claim was not committed after all)."""
+        addr = to_addr.lower()
+        domain = _domain(addr)
+        self.per_address[addr] -= 1
+        if self.per_address[addr] <= 0:
+            del self.per_address[addr]
+            self.addresses[domain].discard(addr)
+        self.per_domain[domain] -= 1
+        if self.per_domain[domain] <= 0:
+            del self.per_domain[domain]
+        if depth >= self.limits.chain_depth:
+            self.deep -= 1
+
     def trip_reason(self, to_addr: str, depth: int) -> str | None:
         """Why one more reply to ``to_addr`` (at chain ``depth``) would look like a loop, or None."""
         limits = self.limits
@@ -89,7 +107,8 @@ class ReplyWindow:
         if to_one >= limits.per_address:
             return f"{to_one} replies to one address in {seconds} s"
         to_domain = self.per_domain[domain] + 1
-        distinct = len(self.addresses[domain] | {addr})
+        known = self.addresses.get(domain, set())
+        distinct = len(known) + (addr not in known)  # not a copy of thousands of carrier members
         if to_domain >= limits.domain_replies and to_domain >= limits.domain_ratio * distinct:
             return f"{to_domain} replies to one domain but only {distinct} addresses there in {seconds} s"
         if depth >= limits.chain_depth and self.deep + 1 >= limits.chain_replies:

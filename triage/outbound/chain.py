@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+from collections.abc import Collection
 from typing import Final
 
 import sqlalchemy as sa
@@ -48,20 +49,40 @@ def chain_depth(session: Session, inbound_id: int | None, instance_id: str) -> i
     """The depth of a reply to inbound mail ``inbound_id`` (0 without one)."""
     if inbound_id is None:
         return 0
-    head = session.scalar(
-        sa.select(sa.func.substr(InboundMessage.raw, 1, HEADER_BYTES)).where(InboundMessage.id == inbound_id)
-    )
-    if not head:
-        return 0
-    headers = _PARSER.parsebytes(_header_block(bytes(head)))
-    ids = _message_ids(_values(headers, "In-Reply-To") + _values(headers, "References"))
-    deepest: int | None = None
-    if ids:
-        deepest = session.scalar(
-            sa.select(sa.func.max(OutboundMessage.chain_depth)).where(OutboundMessage.message_id.in_(ids))
-        )
-    if deepest is not None:
-        return int(deepest) + 1
-    loop = {value.strip() for value in _values(headers, "X-Triage-Loop")}
-    auto = {value.split(";", 1)[0].strip().lower() for value in _values(headers, "Auto-Submitted")}
-    return 1 if instance_id in loop or "auto-replied" in auto else 0
+    return chain_depths(session, [inbound_id], instance_id).get(inbound_id, 0)
+
+
+_HEADS: Final = sa.select(InboundMessage.id, sa.func.substr(InboundMessage.raw, 1, HEADER_BYTES)).where(
+    InboundMessage.id.in_(sa.bindparam("ids", expanding=True))
+)
+_DEPTHS: Final = sa.select(OutboundMessage.message_id, OutboundMessage.chain_depth).where(
+    OutboundMessage.message_id.in_(sa.bindparam("message_ids", expanding=True))
+)
+
+
+def chain_depths(session: Session, inbound_ids: Collection[int], instance_id: str) -> dict[int, int]:
+    """:func:`chain_depth` of replies to each of ``inbound_ids``, in two queries (missing mail: 0)."""
+    if not inbound_ids:
+        return {}
+    named: dict[int, list[str]] = {}
+    answering_us: dict[int, bool] = {}
+    for inbound_id, head in session.execute(_HEADS, {"ids": sorted(set(inbound_ids))}):
+        if not head:
+            continue
+        headers = _PARSER.parsebytes(_header_block(bytes(head)))
+        named[inbound_id] = _message_ids(_values(headers, "In-Reply-To") + _values(headers, "References"))
+        loop = {value.strip() for value in _values(headers, "X-Triage-Loop")}
+        auto = {value.split(";", 1)[0].strip().lower() for value in _values(headers, "Auto-Submitted")}
+        answering_us[inbound_id] = instance_id in loop or "auto-replied" in auto
+    wanted = sorted({message_id for ids in named.values() for message_id in ids})
+    ours: dict[str, int] = {}
+    if wanted:
+        ours.update(session.execute(_DEPTHS, {"message_ids": wanted}).all())
+    depths: dict[int, int] = {}
+    for inbound_id, ids in named.items():
+        found = [ours[message_id] for message_id in ids if message_id in ours]
+        if found:
+            depths[inbound_id] = int(max(found)) + 1
+        else:
+            depths[inbound_id] = 1 if answering_us[inbound_id] else 0
+    return depths

@@ -1,11 +1,12 @@
-"""The sender's heartbeat: while a delivery is in hand, its lease is renewed (issue 11).
+"""The sender's heartbeat: while a batch of claims is in hand, their leases are renewed (issue 11).
 
 Leases are short (``TRIAGE_SENDER_LEASE_SECONDS``, 20 s by default) so that a dead sender's
-claims are taken over within seconds; a live sender renews the claims it holds every quarter
-lease from a thread of its own, whatever the relay is doing to the delivering thread. A renewal
-that fails (the database busy or away) is logged and tried again at the next beat; if the lease
-runs out all the same, the row is taken over as ``delivery_unknown`` and sent again (at least
-once), and this sender's late outcome is still recorded if nobody has claimed the row since.
+claims are taken over within seconds; a live sender renews the claims it holds (the batch being
+sent, in one UPDATE) every quarter lease from a thread of its own, whatever the relay is doing to
+the delivering thread. A renewal that fails (the database busy or away) is logged and tried
+again at the next beat; if the lease runs out all the same, the row is taken over as
+``delivery_unknown`` and sent again (at least once), and this sender's late outcome is still
+recorded if nobody has claimed the row since.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -44,12 +46,14 @@ class Heartbeat:
         self._closed = False
         #: Renewals that reached the database (for tests and metrics).
         self.beats = 0
+        #: When (time.monotonic) a renewal last reached the database, or None before the first.
+        self.renewed_at: float | None = None
 
     @contextmanager
-    def holding(self, outbound_id: int) -> Iterator[None]:
-        """Keep ``outbound_id``'s lease alive for the duration of the block."""
+    def holding(self, outbound_ids: Collection[int]) -> Iterator[None]:
+        """Keep the leases of ``outbound_ids`` (a claimed batch) alive for the duration of the block."""
         with self._lock:
-            self._held.add(outbound_id)
+            self._held.update(outbound_ids)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._beat, name=f"heartbeat-{self._name}", daemon=True
@@ -59,7 +63,7 @@ class Heartbeat:
             yield
         finally:
             with self._lock:
-                self._held.discard(outbound_id)
+                self._held.difference_update(outbound_ids)
                 self._wake.notify_all()
 
     def close(self) -> None:
@@ -81,12 +85,14 @@ class Heartbeat:
             self._renew(ids)
 
     def _renew(self, ids: set[int]) -> None:
+        started = time.monotonic()
         try:
             with self._sessions() as session:
                 begin_write(session)
                 renewed = renew(session, self._name, ids, self._clock.now() + self._lease)
                 session.commit()
             self.beats += 1
+            self.renewed_at = started
             if renewed < len(ids):
                 log.debug("heartbeat: %d of %d claims no longer ours", len(ids) - renewed, len(ids))
         except SQLAlchemyError as exc:
