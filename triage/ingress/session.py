@@ -25,6 +25,7 @@ from aiosmtpd.smtp import SMTP, syntax
 
 from triage import metrics
 from triage.ingress.data import DataEnd, read_data
+from triage.ingress.envelope import plain_address
 from triage.ingress.peers import PeerPolicy, peer_host
 from triage.ingress.smtpinit import init_smtp
 from triage.ingress.spool import Spool
@@ -205,6 +206,12 @@ class TriageSMTP(SMTP):
             self._session_expired()
 
     # --- closing -----------------------------------------------------------------------------
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """The address of MAIL FROM / RCPT TO: the plain shape read directly (envelope.py),
+        anything else as aiosmtpd reads it."""
+        plain = plain_address(arg, self.local_part_limit)
+        return plain if plain is not None else super()._getaddr(arg)
 
     async def push(self, status: str) -> None:  # type: ignore[override]  # aiosmtpd: AnyStr
         metrics.smtp_reply(status)
