@@ -100,3 +100,45 @@ def test_the_in_memory_path_of_the_handler_takes_plain_bytes(size: int) -> None:
 
     received = _in_memory(b"x" * size or None)
     assert (received.read(), received.on_disk) == (b"x" * size, False)
+
+
+def test_a_message_arriving_as_the_last_commit_ends_gets_a_writer_of_its_own(sqlite_url: str) -> None:
+    """A session finishing DATA in the loop step right after the writer's last commit must not
+    be queued behind a writer that has already ended (it waited for its 421 timeout once)."""
+    engine = make_engine(sqlite_url)
+    real = InboundStore(session_factory(engine))
+    late: list[asyncio.Task[int]] = []
+
+    class ThenOneMore:
+        """The real store; as its first commit ends, another message arrives just after the
+        writer wakes up to hand out the results (two loop steps later)."""
+
+        def __init__(self, loop: asyncio.AbstractEventLoop, writer: list[BatchWriter]) -> None:
+            self.loop, self.writer, self.calls = loop, writer, 0
+
+        def insert_many(self, messages: list[NewInbound]) -> list[int | Exception]:
+            self.calls += 1
+            results = real.insert_many(messages)
+            if self.calls == 1:  # scheduled before the thread's result: it lands one step after
+
+                def arrive() -> None:
+                    late.append(asyncio.ensure_future(self.writer[0].store(message(1), 30)))
+
+                self.loop.call_soon_threadsafe(lambda: self.loop.call_soon(arrive))
+            return results
+
+    async def scenario() -> tuple[int, int]:
+        holder: list[BatchWriter] = []
+        writer = BatchWriter(ThenOneMore(asyncio.get_running_loop(), holder))
+        holder.append(writer)
+        first = await writer.store(message(0), 30)
+        while not late:
+            await asyncio.sleep(0)
+        second = await asyncio.wait_for(late[0], timeout=5)
+        return first, second
+
+    try:
+        first, second = asyncio.run(scenario())
+    finally:
+        engine.dispose()
+    assert [row.id for row in rows(sqlite_url)] == [first, second]

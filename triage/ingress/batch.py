@@ -65,7 +65,6 @@ class BatchWriter:
         if len(self._running) < self._writers:
             task = asyncio.create_task(self._drain(), name="ingress-group-commit")
             self._running.add(task)
-            task.add_done_callback(self._running.discard)
         try:
             return await asyncio.shield(done)  # a client that goes away does not cancel the others
         except asyncio.CancelledError:
@@ -73,6 +72,17 @@ class BatchWriter:
             raise
 
     async def _drain(self) -> None:
+        try:
+            await self._drain_queue()
+        finally:
+            # Leave the running set in the same step as the last look at the queue. A done
+            # callback would run a step later: a message queued in between would find this
+            # writer still counted, start none, and wait for its session's timeout (421).
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.discard(task)
+
+    async def _drain_queue(self) -> None:
         while self._queue:
             batch = self._take()
             try:
