@@ -20,8 +20,10 @@ from triage.db.models import Case, InboundMessage, InboundStatus, OutboundMessag
 from triage.engine.loader import load_rules
 from triage.engine.spec import RuleSet
 from triage.ingress.store import InboundStore
+from triage.worker import loop as worker_loop
 from triage.worker import pipeline
 from triage.worker.loop import Worker
+from triage.worker.reading import Reading, read
 
 pytestmark = pytest.mark.db
 
@@ -135,13 +137,13 @@ def test_a_live_worker_renews_its_leases_so_a_slow_batch_is_not_taken_from_it(
     config = settings(migrated_db_url, worker_lease_seconds=1, worker_heartbeat_seconds=0.2)
     slow = Worker(sessions, config, rules, clock=SystemClock(), name="slow")
     other = Worker(sessions, config, rules, clock=SystemClock(), name="other")
-    real_read = pipeline.read
+    real_read = read
 
-    def read_slowly(*args: Any, **kwargs: Any) -> pipeline.Reading:
+    def read_slowly(*args: Any, **kwargs: Any) -> Reading:
         time.sleep(0.6)  # four mails: 2.4 s, more than twice the lease
         return real_read(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "read", read_slowly)
+    monkeypatch.setattr(worker_loop, "read", read_slowly)  # the name the worker reads with
     claimed = slow.claim_batch()
     assert claimed == tuple(ids)
     first_lease = _leases(sessions, ids)

@@ -32,8 +32,8 @@ from triage.engine.spec import RuleSet
 from triage.ingress.store import InboundStore
 from triage.outbound.render import field_label
 from triage.parsing.mime import parse_mail
-from triage.worker import pipeline
 from triage.worker.loop import ProcessResult, Worker
+from triage.worker.reading import OUR_ID_PREFIX
 
 pytestmark = pytest.mark.db
 
@@ -454,7 +454,7 @@ def test_a_mail_carrying_the_message_id_of_a_reply_we_sent_is_ours_coming_back(d
     first = desk.run(mail(NO_PHONE, message_id="m1@example.jp"))
     assert first.case_id is not None
     (reply,) = replies(desk, first.case_id)
-    assert reply.message_id.startswith(pipeline.OUR_ID_PREFIX)  # the check's cheap first step
+    assert reply.message_id.startswith(OUR_ID_PREFIX)  # the check's cheap first step
     looped = desk.run(mail(NO_PHONE, message_id=reply.message_id, subject="Re: ログインできません"))
     assert looped.decision == "ignored"
     look_alike = desk.run(mail(NO_PHONE, message_id="r.1.notours@example.jp", sender="hana@example.jp"))

@@ -105,7 +105,7 @@ def reply_guard(
     params: dict[str, object] = {
         "addr": to_addr.lower(),
         "dead_since": dead_since,
-        "earliest": min([dead_since, *since.values()]),
+        "earliest": guard_horizon(now, limits, days),
         **since,
     }
     found = [int(value) for value in session.execute(_guard_statement(len(windows)), params).one()]

@@ -42,9 +42,10 @@ from triage.db.models import InboundMessage, InboundStatus
 from triage.engine.spec import RuleSet
 from triage.errors import ParseFailure
 from triage.tokens import claim_token
-from triage.worker import claims, pipeline
+from triage.worker import claims, duplicates, pipeline, senders
 from triage.worker.lookups import SenderRows
 from triage.worker.phases import Phases
+from triage.worker.reading import Reading, bytes_to_parse, envelope_recipient, issued_checker, read
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +61,12 @@ class ProcessResult:
     case_id: int | None
     outbound_id: int | None
     detail: str
-    case_key: str | None = None  # a follow-up's case, by its sender (pipeline.case_key)
+    case_key: str | None = None  # a follow-up's case, by its sender (senders.case_key)
 
 
 # What the read step gives the write step per mail: the reading, why it failed, or None when
 # the claim was already lost.
-_Read = pipeline.Reading | Exception | None
+_Read = Reading | Exception | None
 
 
 class Worker:
@@ -190,7 +191,7 @@ class Worker:
         """
         out: dict[int, _Read] = {}
         with self._sessions() as session:
-            issued = pipeline.issued_checker(session)
+            issued = issued_checker(session)
             loaded = session.scalars(sa.select(InboundMessage).where(InboundMessage.id.in_(ids)))
             rows = {row.id: row for row in loaded}  # at most worker_batch_bytes of mail
             for inbound_id in ids:
@@ -199,9 +200,9 @@ class Worker:
                     out[inbound_id] = None
                     continue
                 try:
-                    reading = pipeline.read(
-                        pipeline.bytes_to_parse(row),
-                        envelope_to=pipeline.envelope_recipient(row, self._rules.mailboxes),
+                    reading = read(
+                        bytes_to_parse(row),
+                        envelope_to=envelope_recipient(row, self._rules.mailboxes),
                         settings=self._settings,
                         rules=self._rules,
                         today=self._clock.today(),
@@ -242,23 +243,20 @@ class Worker:
         with self._sessions() as session:
             self._begin(session)
             rows = self._owned_rows(session, ids)
+            read_ok = [
+                reading
+                for inbound_id, reading in readings.items()
+                if inbound_id in rows and isinstance(reading, Reading)
+            ]
             if self._postgres:
-                pipeline.lock_senders(
-                    session,
-                    [
-                        reading
-                        for inbound_id, reading in readings.items()
-                        if inbound_id in rows and isinstance(reading, pipeline.Reading)
-                    ],
-                )
+                senders.lock_senders(session, read_ok)
             window = self._settings.duplicate_window_days
-            copies = pipeline.EarlierCopies(session, list(rows.values()), window)
+            copies = duplicates.EarlierCopies(session, list(rows.values()), window)
             lookups = SenderRows(
                 session,
                 [
-                    (reading.verdict.route.mailbox or "", pipeline.sender_key(reading), reading.text_hash)
-                    for inbound_id, reading in readings.items()
-                    if inbound_id in rows and isinstance(reading, pipeline.Reading)
+                    (reading.verdict.route.mailbox or "", senders.sender_key(reading), reading.text_hash)
+                    for reading in read_ok
                 ],
                 now=self._clock.now(),
                 settings=self._settings,
@@ -277,7 +275,7 @@ class Worker:
                         unflushed.clear()
                     result = self._decide(session, row, reading, copies, lookups, isolated=isolated)
                     results.append(result)
-                    for key in (pipeline.sender_key(reading), result.case_key):
+                    for key in (senders.sender_key(reading), result.case_key):
                         if key is not None:  # a case joined by thread or reference: its sender too
                             unflushed.add(key)
                             lookups.touch(key)
@@ -315,8 +313,8 @@ class Worker:
         self,
         session: Session,
         row: InboundMessage,
-        reading: pipeline.Reading,
-        copies: pipeline.EarlierCopies,
+        reading: Reading,
+        copies: duplicates.EarlierCopies,
         lookups: SenderRows,
         *,
         isolated: bool,
@@ -437,14 +435,14 @@ class _MailFailed(Exception):
         self.inbound_id = inbound_id
 
 
-def _sees_unflushed(reading: pipeline.Reading, unflushed: set[str]) -> bool:
+def _sees_unflushed(reading: Reading, unflushed: set[str]) -> bool:
     """Whether deciding this mail could read rows that earlier mails of the batch changed and did
     not flush yet. Its queries look for its own sender's rows (the waiting case, an identical
     submission, the reply rate), or by the mails it names (In-Reply-To, References): the first
     are keyed by sender (a mail that reached another sender's case by thread or reference marks
     that sender too), the second may be any mail of the batch. A case reference in the text can
     only come from a reply, and the batch's replies are not sent before it commits."""
-    return pipeline.threaded(reading) or pipeline.sender_key(reading) in unflushed
+    return senders.threaded(reading) or senders.sender_key(reading) in unflushed
 
 
 def _count(result: ProcessResult, seconds: float) -> None:

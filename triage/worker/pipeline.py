@@ -3,9 +3,9 @@
 duplicate? -> parse -> judge (the code `triage check` runs) -> case (open, or merge a follow-up
 and decide again on the merged values) -> reply rendered into the outbox.
 
-The read (parse + judge, under the mail's reading budget) is :func:`read`, which needs no
-transaction: the worker runs it before its write transaction, so no slow step holds the SQLite
-write lock, and hands the result to :func:`process`.
+The read (parse + judge, under the mail's reading budget) is ``reading.read``, which needs no
+transaction; transport duplicates are in ``duplicates.py``, sender keys and locks in
+``senders.py``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -43,13 +42,14 @@ from triage.ingress.spool import received_notes
 from triage.outbound.outbox import enqueue_reply
 from triage.outbound.ratelimit import RecentReply
 from triage.outbound.render import render_reply
-from triage.parsing.mime import parse_mail
 from triage.parsing.model import ParsedMail
 from triage.parsing.notes import parse_notes
-from triage.routing import local_part
 from triage.verdict import Verdict, is_icloud, judge, reply_recipient
+from triage.worker.duplicates import EarlierCopies
 from triage.worker.lookups import SenderRows
 from triage.worker.phases import Phases
+from triage.worker.reading import Reading, bytes_to_parse, envelope_recipient, issued_checker, read
+from triage.worker.senders import MAKES_CASE, case_key, lock_sender, sender_key
 
 log = logging.getLogger(__name__)
 
@@ -57,35 +57,6 @@ log = logging.getLogger(__name__)
 _DSN_STATUS = textmatch.compile_bytes(
     rb"(?im)^status:\s*([245]\.[0-9]{1,3}\.[0-9]{1,3})|\b([45]\.[0-9]\.[0-9]{1,3})\b",
     name="pipeline.dsn-status",
-)
-#: How every Message-ID we issue begins (``r.{outbox id}.{random}@{our domain}``).
-OUR_ID_PREFIX = "r."
-MAKES_CASE = (Decision.NEEDS_INFO, Decision.ICLOUD_REJECTED, Decision.QUEUED)
-# Statements run for every mail, made once (building and keying a statement costs about as much
-# as running it on SQLite).
-_ISSUED = (
-    sa.select(OutboundMessage.id).where(OutboundMessage.message_id == sa.bindparam("message_id")).limit(1)
-)
-_COPIES = (
-    sa.select(
-        InboundMessage.id,
-        InboundMessage.sha256,
-        InboundMessage.received_at,
-        InboundMessage.mail_from,
-        InboundMessage.rcpt_tos,
-    )
-    .where(
-        InboundMessage.sha256.in_(sa.bindparam("hashes", expanding=True)),
-        InboundMessage.received_at >= sa.bindparam("since"),
-    )
-    .order_by(InboundMessage.id)
-)
-# session.info key: the sender locks lock_senders took (the worker's batch session lasts one transaction).
-_LOCKED = "triage.sender_locks"
-# The advisory locks of several keys, taken in the order of the locks' own numbers.
-_LOCK_IN_ORDER = sa.text(
-    "SELECT count(pg_advisory_xact_lock(h)) FROM "
-    "(SELECT DISTINCT hashtext(k) AS h FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) AS ordered"
 )
 
 
@@ -97,113 +68,6 @@ class Outcome:
     outbound_id: int | None
     detail: str  # one line for logs and `ingest`: no values, no addresses
     case_key: str | None = None  # a follow-up: the sender key of the case it joined (case_key())
-
-
-@dataclass(frozen=True)
-class Reading:
-    """One mail read: parsed and judged, with the steps that gave up on the reading time limit."""
-
-    mail: ParsedMail
-    verdict: Verdict
-    gave_up: tuple[str, ...] = ()
-    parse_seconds: float = 0.0  # of the time it took, parsing (the rest is screening and reading)
-    judge_seconds: float = 0.0
-    text_hash: str = ""  # followup.text_hash of the member's own text (identical re-submissions)
-
-    def notes(self) -> list[str]:
-        return [f"reading time limit: {step}" for step in self.gave_up]
-
-
-def read(
-    raw: bytes,
-    *,
-    envelope_to: str | None,
-    settings: Settings,
-    rules: RuleSet,
-    today: dt.date,
-    issued_message_id: Callable[[str], bool] | None,
-    rescued: bool = False,
-) -> Reading:
-    """Parse and judge `raw` under one reading budget (``rescued``: staff overrule screening).
-    Raises ParseFailure for unreadable mail."""
-    with textmatch.reading() as budget:
-        started = time.perf_counter()
-        mail = parse_mail(raw)
-        parsed = time.perf_counter()
-        verdict = judge(
-            mail,
-            envelope_to=envelope_to,
-            settings=settings,
-            rules=rules,
-            today=today,
-            issued_message_id=issued_message_id,
-            rescued=rescued,
-        )
-        judged = time.perf_counter()
-    digest = followup.text_hash(mail.text)
-    return Reading(mail, verdict, tuple(budget.timeouts), parsed - started, judged - parsed, digest)
-
-
-def issued_checker(session: Session) -> Callable[[str], bool]:
-    """Whether we sent a message with this Message-ID (a read: no write lock is taken)."""
-
-    def issued(message_id: str) -> bool:
-        cleaned = followup.clean_message_id(message_id)
-        if cleaned is None or cleaned[:2].lower() != OUR_ID_PREFIX:
-            return False  # every Message-ID we issue begins so (compose.new_message_id): no query
-        return session.scalar(_ISSUED, {"message_id": cleaned}) is not None
-
-    return issued
-
-
-class EarlierCopies:
-    """Transport duplicates (ingress.md §5): the rows that share bytes with a batch's mails,
-    fetched in one query for the whole batch (its own rows among them: a copy earlier in the
-    batch counts). "Earlier" means a smaller id, so of two copies the first one stored is always
-    the one that is processed, whichever worker sees which copy first."""
-
-    def __init__(self, session: Session, rows: Sequence[InboundMessage], window_days: int) -> None:
-        self._window = dt.timedelta(days=window_days)
-        self._by_hash: dict[str, list[tuple[int, dt.datetime, str, tuple[str, ...]]]] = {}
-        if not rows:
-            return
-        since = min(row.received_at for row in rows) - self._window
-        found = session.execute(_COPIES, {"hashes": sorted({row.sha256 for row in rows}), "since": since})
-        for copy_id, sha256, received_at, mail_from, rcpt_tos in found:
-            copies = self._by_hash.setdefault(sha256, [])
-            copies.append((int(copy_id), received_at, mail_from, tuple(sorted(rcpt_tos))))
-
-    def of(self, row: InboundMessage) -> int | None:
-        """The earliest copy of ``row`` stored before it within the window, or None."""
-        since = row.received_at - self._window
-        key = row.envelope_key()
-        for copy_id, received_at, mail_from, rcpt_tos in self._by_hash.get(row.sha256, ()):
-            if copy_id >= row.id:
-                break
-            if received_at >= since and (mail_from, rcpt_tos) == key:
-                return copy_id
-        return None
-
-
-def bytes_to_parse(row: InboundMessage) -> bytes:
-    """The stored bytes, with the envelope sender as `Return-Path` for mail that came by SMTP.
-
-    That is what a delivery agent adds at final delivery (RFC 5321 §4.4); screening and the reply
-    recipient read it exactly as they do in a stored file given to `triage check`. The stored
-    bytes themselves are never changed (they are the evidence).
-    """
-    if row.origin != "smtp":
-        return row.raw
-    sender = row.mail_from.replace("\r", "").replace("\n", "")
-    return b"Return-Path: <" + sender.encode("utf-8", "surrogateescape") + b">\r\n" + row.raw
-
-
-def envelope_recipient(row: InboundMessage, mailboxes: frozenset[str]) -> str | None:
-    """The first envelope recipient that is a configured mailbox (one case per mail)."""
-    for address in row.rcpt_tos:
-        if local_part(address) in mailboxes:
-            return address
-    return row.rcpt_tos[0] if row.rcpt_tos else None
 
 
 def process(
@@ -393,56 +257,6 @@ def _envelope_notes(row: InboundMessage, mail: ParsedMail) -> list[str]:
     return notes
 
 
-def _sender_key(mailbox: str, sender: str | None) -> str:
-    return f"triage-case:{mailbox}:{(sender or '').lower()}"
-
-
-def sender_key(reading: Reading) -> str:
-    """The reply address whose rows deciding this mail reads (its cases in any mailbox, and the
-    replies to it that the reply guard counts across mailboxes), lower-cased."""
-    return (reply_recipient(reading.mail) or "").lower()
-
-
-def case_key(case: Case) -> str:
-    """:func:`sender_key` of the mails that reach ``case`` by their sender."""
-    return case.sender.lower()
-
-
-def threaded(reading: Reading) -> bool:
-    """Whether the mail names other mails (In-Reply-To, References): its case may be found by them."""
-    return bool(reading.mail.in_reply_to or reading.mail.references)
-
-
-def lock_senders(session: Session, readings: list[Reading]) -> None:
-    """PostgreSQL: take the sender locks of a batch's mails up front, in one order (the locks'
-    own), so two workers' batches never wait on each other in a cycle (see :func:`_lock_sender`)."""
-    keys = sorted(
-        {
-            _sender_key(reading.verdict.route.mailbox, reply_recipient(reading.mail))
-            for reading in readings
-            if reading.verdict.decision in MAKES_CASE and reading.verdict.route.mailbox is not None
-        }
-    )
-    if not keys:
-        return
-    session.execute(_LOCK_IN_ORDER, {"keys": keys})
-    session.info.setdefault(_LOCKED, set()).update(keys)
-
-
-def _lock_sender(session: Session, mailbox: str, sender: str | None) -> None:
-    """PostgreSQL: serialise the case work of one sender and mailbox across workers.
-
-    Two mails of one member processed at once by two workers must not open two cases. SQLite
-    has one writer at a time already (the worker's transaction begins IMMEDIATE).
-    """
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    key = _sender_key(mailbox, sender)
-    if key in session.info.get(_LOCKED, ()):
-        return  # taken for the whole batch already (held until its transaction ends)
-    session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
-
-
 def _lock_case(session: Session, case: Case) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.select(Case.id).where(Case.id == case.id).with_for_update())
@@ -467,7 +281,7 @@ def _into_case(
     assert mailbox is not None  # checked by the caller
     # The envelope sender (RFC 3834 §4), whether or not this verdict answers.
     sender = reply_recipient(mail)
-    _lock_sender(session, mailbox, sender)
+    lock_sender(session, mailbox, sender)
 
     if lookups is not None and sender:
         same = lookups.identical(mailbox, sender.lower(), row.text_hash or "", row.id)

@@ -20,6 +20,8 @@ from triage.errors import ParseFailure
 from triage.web.context import context, read, staff, write
 from triage.web.pages.admin import _int_param, _record, _require_admin, mail_page
 from triage.worker import pipeline
+from triage.worker.reading import Reading, bytes_to_parse, envelope_recipient
+from triage.worker.reading import read as read_mail
 
 
 @dataclass(frozen=True)
@@ -49,14 +51,14 @@ async def inbound_rescue(request: Request) -> Response:
         problem = _rescuable(row, ident)
         if problem is not None or row is None:
             return problem or f"no inbound mail {ident}"
-        return _Stored(pipeline.bytes_to_parse(row), pipeline.envelope_recipient(row, ctx.rules.mailboxes))
+        return _Stored(bytes_to_parse(row), envelope_recipient(row, ctx.rules.mailboxes))
 
     stored = await read(request, load)
     if isinstance(stored, str):
         return await mail_page(request, stored)
 
-    def reread() -> pipeline.Reading:
-        return pipeline.read(
+    def reread() -> Reading:
+        return read_mail(
             stored.raw,
             envelope_to=stored.envelope_to,
             settings=ctx.settings,
