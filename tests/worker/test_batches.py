@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -65,7 +67,11 @@ def settings(url: str, **changes: Any) -> Settings:
 
 
 def test_one_failing_mail_rolls_back_to_its_savepoint_and_the_batch_keeps_the_others(
-    sessions: sessionmaker[Session], migrated_db_url: str, rules: RuleSet, monkeypatch: pytest.MonkeyPatch
+    sessions: sessionmaker[Session],
+    migrated_db_url: str,
+    rules: RuleSet,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     ids = store(sessions, 5)
     bad = ids[2]
@@ -82,7 +88,8 @@ def test_one_failing_mail_rolls_back_to_its_savepoint_and_the_batch_keeps_the_ot
     worker = Worker(sessions, settings(migrated_db_url), rules, clock=SystemClock(), name="w1")
     claimed = worker.claim_batch()
     assert claimed == tuple(ids)  # one batch, one transaction
-    results = {result.inbound_id: result for result in worker.process_batch(claimed)}
+    with caplog.at_level(logging.INFO, logger="triage"):
+        results = {result.inbound_id: result for result in worker.process_batch(claimed)}
 
     assert results[bad].status is InboundStatus.PENDING  # retried later, with backoff
     assert "RuntimeError" in results[bad].detail
@@ -104,6 +111,16 @@ def test_one_failing_mail_rolls_back_to_its_savepoint_and_the_batch_keeps_the_ot
         )
         cased = session.scalars(sa.select(InboundMessage.case_id).where(InboundMessage.id != bad)).all()
         assert None not in cased
+        replies = set(session.scalars(sa.select(OutboundMessage.id)))
+    # the log names the replies that were committed, not those of the attempt rolled back
+    logged = {
+        int(found)
+        for record in caplog.records
+        if record.levelno >= logging.INFO
+        for found in re.findall(r"\breply (\d+)", record.getMessage())
+    }
+    assert len(replies) == 4
+    assert logged == replies
 
 
 def test_a_claim_takes_a_batch_bounded_by_count_and_by_bytes(

@@ -105,9 +105,9 @@ def enqueue_reply(
         row.status = OutboundStatus.SUPPRESSED
         row.last_error = reason
         metrics.reply_suppressed(session)
-        log.info("reply %d suppressed (%s)", row.id, reason)
-    else:
-        log.info("reply %d queued", row.id)
+    # Not committed yet (the caller owns the transaction, and a worker's batch may be written
+    # again mail by mail): the worker logs the reply with its mail once the batch is committed.
+    log.debug("reply %d staged (%s)", row.id, reason or "pending")
     if case_id is not None:
         detail: dict[str, object] = {"template": reply.template, "reason": reason}
         if reply.decision:

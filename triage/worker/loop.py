@@ -179,7 +179,8 @@ class Worker:
         self._seconds_per_mail = per_mail if average <= 0 else 0.7 * average + 0.3 * per_mail
         for result in results:
             outcome = result.decision or result.status.value
-            log.info("inbound %s: %s (%s)", result.inbound_id, outcome, result.detail)
+            reply = f", reply {result.outbound_id}" if result.outbound_id is not None else ""
+            log.info("inbound %s: %s (%s)%s", result.inbound_id, outcome, result.detail, reply)
             _count(result, per_mail)
         return results
 
