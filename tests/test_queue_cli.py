@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from triage import listing
 from triage.cli import main
 from triage.db.engine import make_engine, session_factory
-from triage.db.models import CaseEvent, InboundMessage, OutboundMessage, OutboundStatus
+from triage.db.models import CaseEvent, InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("plain_environment")]
 
@@ -325,6 +325,19 @@ def test_inbound_list_shows_failed_mail_with_its_error_and_retry_requeues_it(
     capsys.readouterr()
     [again] = out_json(capsys, "inbound", "list", "--status", "pending")
     assert (again["id"], again["attempts"]) == (2, 0)
+
+    # failed again, then purged past retention (raw removed): nothing is left to read again
+    engine = make_engine(migrated_db_url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(InboundMessage)
+            .where(InboundMessage.id == 2)
+            .values(status=InboundStatus.FAILED, raw=b"")
+        )
+    engine.dispose()
+    assert run(["inbound", "retry", "2"]) == 1
+    assert "was purged (retention)" in capsys.readouterr().err
+    assert out_json(capsys, "inbound", "list", "--status", "failed")[0]["id"] == 2
 
 
 # -- lists never load raw bodies ---------------------------------------------------------------

@@ -178,6 +178,8 @@ def retry_inbound(session: Session, inbound_id: int) -> str | None:
         return f"no inbound mail {inbound_id}"
     if row.status is not InboundStatus.FAILED:
         return f"inbound {inbound_id} is {row.status.value}, not failed"
+    if not row.raw:  # the retention purge removed its bytes (triage/purge.py): nothing to read again
+        return f"inbound {inbound_id} was purged (retention): its mail is gone, nothing to retry"
     row.status = InboundStatus.PENDING
     row.attempts = 0
     row.lease_until = None

@@ -15,6 +15,7 @@ from webkit import Desk, ingest, login, mail, open_desk, token_of
 
 from triage.db.models import Case, CaseStatus, CaseValue, InboundMessage, OutboundMessage
 from triage.db.staff import AuditEvent, StaffValue
+from triage.purge import PURGED_SENDER
 
 pytestmark = pytest.mark.db
 
@@ -128,6 +129,26 @@ def test_ask_for_more_previews_then_puts_the_reply_in_the_outbox(desk: Desk) -> 
     case = _case(desk, case_id)
     assert case.status is CaseStatus.NEEDS_INFO
     assert set(case.missing) == {"name_kana", "birth_date"}
+
+
+def test_a_purged_case_cannot_be_asked_for_more(desk: Desk) -> None:
+    case_id = desk.cases[0]
+    client = desk.client()
+    assert login(client, "ben") == 303
+    html = client.get(f"/cases/{case_id}").text
+    assert 'id="ask-box"' in html
+    with desk.sessions() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        case.sender = PURGED_SENDER  # what the retention purge leaves
+        session.commit()
+    before = len(_replies(desk, case_id))
+    html = client.get(f"/cases/{case_id}").text
+    assert 'id="ask-box"' not in html
+    refused = client.post(f"/cases/{case_id}/ask", data=_form(html, field=["birth_date"], confirm="1"))
+    assert refused.status_code == 400 and "依頼を送れません" in refused.text
+    assert len(_replies(desk, case_id)) == before
+    assert _case(desk, case_id).status is CaseStatus.QUEUED
 
 
 def test_merge_two_cases_of_one_member(desk: Desk, tmp_path: Path) -> None:

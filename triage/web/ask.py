@@ -10,13 +10,20 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from triage.cases.status import Action
 from triage.config import Settings
 from triage.db.models import Case, InboundMessage, OutboundMessage
 from triage.engine.spec import RuleSet
 from triage.outbound.outbox import enqueue_reply
 from triage.outbound.render import RenderedReply, field_label, from_header, render, request_context
+from triage.purge import PURGED_SENDER
 
 TEMPLATE = "needs_info"
+
+
+def possible(case: Case, action: Action) -> bool:
+    """False for asking a purged case: its member's address is gone, nothing can be sent."""
+    return not (action is Action.ASK and case.sender == PURGED_SENDER)
 
 
 def askable_fields(case: Case, rules: RuleSet, language: str) -> list[tuple[str, str]]:

@@ -73,7 +73,7 @@ async def _show(request: Request, revealed: frozenset[str], *, reveal_request: b
         "case.html",
         view=view,
         actions=[(a.value.replace("_", "-"), a.value) for a in actions],
-        can_edit={a.value for a in allowed if a.value not in BUTTONS},
+        can_edit={a.value for a in allowed if a.value not in BUTTONS and ask.possible(view.case, a)},
         claimed_by_other=claimed_by_other,
         revealed=revealed,
         viewers=others,

@@ -102,6 +102,8 @@ async def ask_more(request: Request) -> Response:
         case = begin(session, case_id, Action.ASK, actor, expected_version=expected)
         if case is None:
             return None
+        if not ask.possible(case, Action.ASK):
+            raise EditRefused("ask_purged")
         if not [name for name in fields if name in ctx.rules.fields]:
             raise EditRefused("ask_nothing")
         reply: RenderedReply = ask.preview(session, case, fields, ctx.rules, ctx.settings)
