@@ -96,7 +96,7 @@ def _print_case(data: dict[str, Any]) -> None:
 
 
 def cmd_case_show(args: argparse.Namespace, settings: Settings) -> int:
-    from triage.listing import show_case  # noqa: PLC0415 - not for `check`
+    from triage.casedetail import show_case  # noqa: PLC0415 - not for `check`
 
     rules = load_rule_set(settings)
     with database(settings) as sessions:

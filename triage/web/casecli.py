@@ -25,12 +25,12 @@ EXIT_USAGE = 2
 
 
 def _case_command(args: argparse.Namespace, settings: Settings) -> int:
+    from triage.casedetail import find_case  # noqa: PLC0415
     from triage.cases.staffedit import Author, EditRefused, correct_field, merge_cases, redecide  # noqa: PLC0415
     from triage.cases.status import Action, TransitionRefused  # noqa: PLC0415
     from triage.clock import SystemClock  # noqa: PLC0415
     from triage.db.staff import StaffUser  # noqa: PLC0415
     from triage.engine.loader import load_rules  # noqa: PLC0415
-    from triage.listing import find_case  # noqa: PLC0415
     from triage.web.casework import Actor, VersionConflict, act, begin, finish  # noqa: PLC0415
     from triage.web.staffcli import os_user, run_in_transaction  # noqa: PLC0415
 

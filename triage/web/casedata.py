@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from triage.authenticity.marks import SenderMark, Unanswerable, case_marks
+from triage.casedetail import is_sensitive
 from triage.db.models import Case, CaseEvent, CaseValue, InboundMessage, OutboundMessage
 from triage.db.staff import CaseClaim, StaffUser, StaffValue
 from triage.engine.spec import FieldDef
-from triage.listing import is_sensitive
 from triage.masking import mask_value
 from triage.parsing.mime import parse_mail
 from triage.web.highlight import Mark, Segment, find_ranges, segments

@@ -12,11 +12,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from triage.casedetail import find_case
 from triage.cases.service import add_event
 from triage.cases.staffedit import Author, EditRefused, correct_field, merge_cases, redecide
 from triage.cases.status import Action, TransitionRefused
 from triage.db.models import Case, CaseStatus
-from triage.listing import find_case
 from triage.outbound.render import RenderedReply
 from triage.web import ask
 from triage.web.casedata import claim_of
