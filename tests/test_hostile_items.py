@@ -30,7 +30,8 @@ from triage.engine.spec import RuleSet
 from triage.ingress.store import InboundStore
 from triage.parsing.mime import parse_mail
 from triage.verdict import judge
-from triage.worker.loop import ProcessResult, Worker
+from triage.worker.batchwrite import ProcessResult
+from triage.worker.loop import Worker
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = dt.date(2026, 11, 21)

@@ -24,7 +24,8 @@ from triage.db.models import Case, CaseEvent, CaseStatus, OutboundMessage, Outbo
 from triage.engine.loader import load_rules
 from triage.ingress.store import InboundStore
 from triage.outbound.sender import Sender, SmtpTransport
-from triage.worker.loop import ProcessResult, Worker
+from triage.worker.batchwrite import ProcessResult
+from triage.worker.loop import Worker
 
 ROOT = Path(__file__).resolve().parents[2]
 START = dt.datetime(2026, 12, 7, 1, 0, tzinfo=dt.UTC)

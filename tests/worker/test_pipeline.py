@@ -32,7 +32,8 @@ from triage.engine.spec import RuleSet
 from triage.ingress.store import InboundStore
 from triage.outbound.render import field_label
 from triage.parsing.mime import parse_mail
-from triage.worker.loop import ProcessResult, Worker
+from triage.worker.batchwrite import ProcessResult
+from triage.worker.loop import Worker
 from triage.worker.reading import OUR_ID_PREFIX
 
 pytestmark = pytest.mark.db

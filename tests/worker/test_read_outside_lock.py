@@ -24,7 +24,8 @@ from triage.db.models import InboundStatus
 from triage.engine.loader import load_rules
 from triage.ingress.server import start_ingress
 from triage.ingress.store import InboundStore
-from triage.worker.loop import ProcessResult, Worker
+from triage.worker.batchwrite import ProcessResult
+from triage.worker.loop import Worker
 
 pytestmark = pytest.mark.slow
 

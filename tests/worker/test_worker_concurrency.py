@@ -18,7 +18,8 @@ from triage.db.engine import make_engine, session_factory
 from triage.db.models import Case, InboundMessage, InboundStatus, OutboundMessage
 from triage.engine.loader import load_rules
 from triage.ingress.store import InboundStore
-from triage.worker.loop import ProcessResult, Worker
+from triage.worker.batchwrite import ProcessResult
+from triage.worker.loop import Worker
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
