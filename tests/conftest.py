@@ -18,6 +18,7 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 POSTGRES_URL_ENV = "TRIAGE_TEST_POSTGRES_URL"
@@ -154,6 +155,18 @@ def migrated_db_url(db_url: str) -> str:
 
     upgrade(db_url)
     return db_url
+
+
+@pytest.fixture
+def sessions(migrated_db_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on ``migrated_db_url``; the engine is disposed of after the test."""
+    from triage.db.engine import make_engine, session_factory
+
+    engine = make_engine(migrated_db_url)
+    try:
+        yield session_factory(engine)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

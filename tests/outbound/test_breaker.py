@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from triage.clock import FixedClock
 from triage.config import Settings
-from triage.db.engine import make_engine, session_factory
 from triage.db.models import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
 from triage.outbound.breaker import BreakerLimits, ReplyWindow, load_window
 from triage.outbound.chain import chain_depth
@@ -40,15 +39,6 @@ def relay() -> Iterator[Relay]:
         yield made
     finally:
         made.stop()
-
-
-@pytest.fixture
-def sessions(migrated_db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(migrated_db_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
 
 
 def settings_for(relay: Relay, **changes: Any) -> Settings:

@@ -54,15 +54,6 @@ def relay() -> Iterator[Relay]:
 # -- database and outbox ----------------------------------------------------------------------
 
 
-@pytest.fixture
-def sessions(migrated_db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(migrated_db_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
-
-
 def settings_for(relay: Relay, **changes: Any) -> Settings:
     base = Settings(
         our_domain="triage.example",

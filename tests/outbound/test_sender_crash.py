@@ -44,20 +44,12 @@ NOW = dt.datetime(2026, 11, 21, 9, 0, tzinfo=dt.UTC)
 
 @pytest.fixture
 def relay() -> Iterator[Relay]:
+    """Not started: nothing listens on its port until the test calls ``start()``."""
     made = Relay(free_port())
     try:
         yield made
     finally:
         made.stop()
-
-
-@pytest.fixture
-def sessions(migrated_db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(migrated_db_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
 
 
 def settings_for(relay: Relay, **changes: Any) -> Settings:

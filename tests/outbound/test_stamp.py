@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from triage.clock import FixedClock
 from triage.config import Settings
-from triage.db.engine import make_engine, session_factory
 from triage.db.models import OutboundMessage, OutboundStatus
 from triage.errors import ComposeError
 from triage.outbound.compose import compose
@@ -37,15 +36,6 @@ def relay() -> Iterator[Relay]:
         yield made.start()
     finally:
         made.stop()
-
-
-@pytest.fixture
-def sessions(migrated_db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(migrated_db_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
 
 
 def settings(relay: Relay, our_domain: str = "cc.example.jp") -> Settings:

@@ -7,7 +7,6 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +44,6 @@ def mail(n: int) -> bytes:
 @pytest.fixture(scope="module")
 def rules() -> RuleSet:
     return load_rules(ROOT / "rules", ROOT / "replies")
-
-
-@pytest.fixture
-def sessions(migrated_db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(migrated_db_url)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def store(sessions: sessionmaker[Session], count: int) -> list[int]:
