@@ -105,8 +105,19 @@ class LabelIndex:
         )
 
 
-def _fold(text: str) -> str:
-    return light_normalise(text).casefold()
+def _fold(text: str, *, kana: bool = True) -> str:
+    """A label as its words are compared: width-folded, lower case, and (with `kana`) hiragana read
+    as katakana, a dash after a katakana as the long vowel mark (`なまえ` = `ナマエ`, `ﾆｯｸﾈ-ﾑ`)."""
+    folded = light_normalise(text).casefold()
+    if not kana:
+        return folded
+    chars = list(folded)
+    for i, ch in enumerate(chars):
+        if "\u3041" <= ch <= "\u3096":
+            chars[i] = chr(ord(ch) + 0x60)
+        elif ch == "-" and i and "\u30a1" <= chars[i - 1] <= "\u30fa":
+            chars[i] = "ー"
+    return "".join(chars)
 
 
 def _has(text: str, word: str) -> bool:
@@ -172,8 +183,8 @@ def trie_pattern(items: Iterable[tuple[list[str], str]]) -> str:
     return emit(root) or "(?!)"
 
 
-def _fold_terms(groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
-    return tuple(tuple(_fold(word) for word in group if _fold(word)) for group in groups)
+def _fold_terms(groups: tuple[tuple[str, ...], ...], *, kana: bool = True) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(_fold(word, kana=kana) for word in group if _fold(word)) for group in groups)
 
 
 def build(rules: RuleSet, mailbox: str | None) -> LabelIndex:
@@ -198,14 +209,18 @@ def build(rules: RuleSet, mailbox: str | None) -> LabelIndex:
                 wanted.add(requirement.when_field)
         wanted.update(pack.optional)
     terms: list[_Terms] = []
+    as_written: set[str] = set()  # the words as the rule packs write them, to find them in lines
     for key, definition in rules.fields.items():
         if definition.terms:
             terms.append(_Terms(key, _fold_terms(definition.terms), tuple(map(_fold, definition.not_terms))))
+            as_written.update(word for group in _fold_terms(definition.terms, kana=False) for word in group)
     if rules.carrier_id_terms:
         terms.append(_Terms(CARRIER_ID, _fold_terms(rules.carrier_id_terms), ()))
+        as_written.update(word for group in _fold_terms(rules.carrier_id_terms, kana=False) for word in group)
     for index, compound in enumerate(rules.compounds):
         if compound.terms:
             terms.append(_Terms(f"compound:{index}", _fold_terms(compound.terms), ()))
+            as_written.update(word for group in _fold_terms(compound.terms, kana=False) for word in group)
     alternation = _alternation(targets)
     flags = textmatch.IGNORECASE | textmatch.VERSION1
     line_start = textmatch.compile(
@@ -240,9 +255,7 @@ def build(rules: RuleSet, mailbox: str | None) -> LabelIndex:
         flags,
         name="label:generic",
     )
-    words = sorted(
-        {word for entry in terms for group in entry.groups for word in group}, key=len, reverse=True
-    )
+    words = sorted(as_written, key=len, reverse=True)
     alternation_of_words = trie_pattern(([textmatch.escape(ch) for ch in word], "") for word in words)
     # Words are folded to lower case: matching them case-sensitively on a lower-cased line is
     # several times faster than an IGNORECASE alternation of a few hundred words.
