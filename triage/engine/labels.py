@@ -222,6 +222,10 @@ def build(rules: RuleSet, mailbox: str | None) -> LabelIndex:
             terms.append(_Terms(f"compound:{index}", _fold_terms(compound.terms), ()))
             as_written.update(word for group in _fold_terms(compound.terms, kana=False) for word in group)
     alternation = _alternation(targets)
+    # A bare Latin label of two letters (`ID`) is a label at the start of a line only: inside an
+    # English sentence it is a word (`ID or password is incorrect`).
+    in_sentences = [label for label in targets if not (label.isascii() and len(label) <= 2)]
+    inline_alternation = _alternation(in_sentences)
     flags = textmatch.IGNORECASE | textmatch.VERSION1
     line_start = textmatch.compile(
         rf"^(?:{BULLETS}[ ]?)*(?P<open>[【\[<])?[ ]?(?P<label>{alternation})(?P<close>[】\]>])?"
@@ -231,18 +235,18 @@ def build(rules: RuleSet, mailbox: str | None) -> LabelIndex:
     )
     # Tried at every position of a line: a look-ahead on the labels' first characters lets the
     # engine skip most positions without walking the whole alternation.
-    firsts = {light_normalise(label)[:1] for label in targets}
+    firsts = {light_normalise(label)[:1] for label in in_sentences}
     first_chars = "".join(sorted({c for f in firsts if f for c in (f.lower(), f.upper())}))
     inline = textmatch.compile(
         rf"(?=[{textmatch.escape(first_chars)}])"
-        rf"(?P<label>{alternation})(?P<hints>{HINT}*)[ ]?(?P<sep>は|:|=)?[ ]?",
+        rf"(?P<label>{inline_alternation})(?P<hints>{HINT}*)[ ]?(?P<sep>は|:|=)?[ ]?",
         flags,
         name="label:inline",
     )
     lowered_firsts = "".join(sorted({c.lower() for c in first_chars}))
     inline_lower = textmatch.compile(
         rf"(?=[{textmatch.escape(lowered_firsts)}])"
-        rf"(?P<label>{_alternation(label.lower() for label in targets)})"
+        rf"(?P<label>{_alternation(label.lower() for label in in_sentences)})"
         rf"(?P<hints>{HINT}*)[ ]?(?P<sep>は|:|=)?[ ]?",
         textmatch.VERSION1,
         name="label:inline-lower",

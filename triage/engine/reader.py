@@ -152,6 +152,9 @@ class Reader:
         explicit = bool(sep) or (opened and closed)
         if not (explicit or not match.group("rest") or match.group("gap")):
             return None
+        bare = match.group("label")
+        if not explicit and len(bare) <= 2 and bare.isascii() and " " in match.group("rest"):
+            return None  # `ID or password is incorrect`: a two-letter word starts a sentence
         label = match.group("label") + (match.group("hints") or "")
         rest, rest_at = match.group("rest"), match.start("rest")
         if sep in _PROSE_SEPARATORS and match.group("gap"):  # `ニックネーム　はやて`: は is the value's
