@@ -229,7 +229,7 @@ def build(rules: RuleSet, mailbox: str | None) -> LabelIndex:
     flags = textmatch.IGNORECASE | textmatch.VERSION1
     line_start = textmatch.compile(
         rf"^(?:{BULLETS}[ ]?)*(?P<open>[【\[<])?[ ]?(?P<label>{alternation})(?P<close>[】\]>])?"
-        rf"(?P<hints>{HINT}*)(?P<gap>[ ]?)(?P<sep>[:=→⇒>|]|は|って)?[ ]?(?P<rest>.*)$",
+        rf"(?P<hints>{HINT}*)(?P<gap>[ ]?)(?P<sep>[-=]>|[:=→⇒>|]|は|って)?[ ]?(?P<rest>.*)$",
         flags,
         name="label:line-start",
     )
@@ -254,7 +254,7 @@ def build(rules: RuleSet, mailbox: str | None) -> LabelIndex:
     generic = textmatch.compile(
         rf"^(?:{BULLETS}[ ]?)*"
         rf"(?:(?P<open>[【\[<])(?P<blabel>[^【】\[\]<>:=]{{1,40}})[】\]>][ ]?(?P<bsep>[:=→⇒|])?"
-        rf"|(?P<label>[^:=→⇒|【】\[\]<>]{{1,48}}?)(?:[ ]?(?P<sep>[:=→⇒|])|[ ](?P<dsep>[-–—])[ ]))"
+        rf"|(?P<label>[^:=→⇒|【】\[\]<>]{{1,48}}?)(?:[ ]?(?P<sep>[-=]>|[:=→⇒|])|[ ](?P<dsep>[-–—])[ ]))"
         rf"[ ]?(?P<rest>.*)$",
         flags,
         name="label:generic",
