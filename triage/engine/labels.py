@@ -39,6 +39,7 @@ class LabelIndex:
     targets: dict[str, str]  # normalised exact label -> field key / CARRIER_ID / "compound:N"
     terms: tuple[_Terms, ...]
     wanted: frozenset[str]  # fields of the mailbox's pack
+    spelled: tuple[str, ...] = ()  # English label words of 4+ letters, to read a typo as its word
     _classified: dict[str, str] = field(default_factory=dict)
 
     def inline_labels(self, text: str, pos: int = 0) -> list[textmatch.Match[str]]:
@@ -72,6 +73,8 @@ class LabelIndex:
         text = _fold(label)
         if not text:
             return ""
+        if self.spelled and text.isascii():
+            text = _respell(text, self.spelled)
         best: tuple[int, int, str] | None = None
         sibling = ""  # a field the mailbox asks for whose main words are there (its qualifiers not)
         for entry in self.terms:
@@ -132,6 +135,43 @@ def _has(text: str, word: str) -> bool:
             return True
         at = text.find(word, at + 1)
     return False
+
+
+def _respell(text: str, known: tuple[str, ...]) -> str:
+    """`nmae`, `cource`, `birthdey`, `lenght`: an English word of four letters or more that is one
+    edit (a letter changed, added, dropped, or two neighbours swapped) from a label word, with the
+    same first letter, reads as that word."""
+    words = text.split(" ")
+    changed = False
+    for i, word in enumerate(words):
+        core = word.strip("()[]/.,*:")
+        if len(core) < 4 or core in known or not core.isalpha():
+            continue
+        for candidate in known:
+            if (
+                candidate[0] == core[0]
+                and abs(len(candidate) - len(core)) <= 1
+                and _one_edit(core, candidate)
+            ):
+                words[i] = word.replace(core, candidate)
+                changed = True
+                break
+    return " ".join(words) if changed else text
+
+
+def _one_edit(a: str, b: str) -> bool:
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
 def _label_key(label: str) -> str:
@@ -275,6 +315,17 @@ def build(rules: RuleSet, mailbox: str | None) -> LabelIndex:
         targets,
         tuple(terms),
         frozenset(wanted),
+        tuple(
+            sorted(
+                {
+                    part
+                    for entry in terms
+                    for word in (*(w for group in entry.groups for w in group), *entry.not_terms)
+                    for part in word.split(" ")
+                    if len(part) >= 4 and part.isascii() and part.isalpha()
+                }
+            )
+        ),
     )
 
 

@@ -26,7 +26,9 @@ _PROSE_SEPARATORS = frozenset({"は", "って"})
 _CARRIER_ID_SHAPE = textmatch.compile(r"(?P<value>[A-Za-z0-9][A-Za-z0-9 -]{4,40}[A-Za-z0-9])")
 _NOT_A_VALUE_LINE = textmatch.compile(r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※]|[-=_*]{3,}|【[^】]{0,20}】$)")
 # The rest of a line that extends its label up to a later separator: `Plus member ID starting with E: …`.
-_LABEL_TAIL = textmatch.compile(r"^(?P<tail>[^:=→0-9@]{1,48}?)(?:[ ]?(?:[-=]>|[:=→])|[ ][-–—][ ])[ ]?(?P<rest>.*)$")
+_LABEL_TAIL = textmatch.compile(
+    r"^(?P<tail>[^:=→0-9@]{1,48}?)(?:[ ]?(?:[-=]>|[:=→])|[ ][-–—][ ])[ ]?(?P<rest>.*)$"
+)
 _BULLET_CHARS = frozenset("・･•●○◆◇■□▼▽▲△◎★☆※*+>＞»〇◯-")
 _BULLETS_AT_START = textmatch.compile(r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※*+>＞»〇◯-][ ]?)+")
 _DIGIT_OUTSIDE_BRACKETS = textmatch.compile(
