@@ -137,7 +137,8 @@ class Reader:
         nxt = index + 1
         if nxt >= len(self.text) or not self.text[nxt] or self._line_label(nxt, alone=False) is not None:
             return None
-        if any(self._is_own_value(key, label) for key in self.rules.fields):
+        quoted = self.text[index].startswith(">")  # a quoted FAQ line is a label, never an answer
+        if not quoted and any(self._is_own_value(key, label) for key in self.rules.fields):
             return None  # `月会費コース`, `キャリア決済` on a line of their own are answers, not labels
         return target, label, "", len(self.text[index]), ""
 
@@ -197,8 +198,8 @@ class Reader:
         return target, label.strip(), match.group("rest"), match.start("rest"), sep
 
     def _is_value_line(self, index: int) -> bool:
-        if index >= len(self.text) or not self.text[index]:
-            return False
+        if index >= len(self.text) or not self.text[index] or self.text[index].startswith(">"):
+            return False  # a quoted line is never the member's answer (readings.md 1)
         if self._line_label(index, alone=False) is not None:
             return False
         return _NOT_A_VALUE_LINE.match(self.text[index]) is None
