@@ -254,12 +254,18 @@ class Reader:
         try:
             for match in self.labels.words(value):
                 start = match.start()
-                if (start > 1 and value[start - 2 : start] in (", ", "、 ")) or (
-                    start > 0 and value[start - 1] == "、"
+                if (
+                    (start > 1 and value[start - 2 : start] in (", ", "、 "))
+                    or (start > 0 and value[start - 1] == "、")
+                    or (  # `Kanji: 岡田 結衣 / Katakana: オカダ ユイ`
+                        start > 1
+                        and value[start - 2 : start] in ("/ ", "／ ")
+                        and value[match.end() : match.end() + 2].lstrip(" ")[:1] == ":"
+                    )
                 ):
                     target = self.labels.classify(self._context(value, match))
                     if target and not target.startswith("compound:"):
-                        return value[:start].rstrip("、, ")
+                        return value[:start].rstrip("、,/／ ")
         except textmatch.MatchTimeout:
             pass
         try:
