@@ -18,7 +18,7 @@ from triage.engine.spec import CARRIER_ID, RuleSet
 from triage.engine.text import light_normalise
 
 BULLETS = r"(?:[・･•●○◆◇■□▼▽▲△◎★☆※*+\-−>＞»〇◯]|[0-9]{1,2}[.)]|\([0-9]{1,2}\))"
-HINT = r"(?:[ ]?(?:[(\[【<](?![0-9 -]+[)\]】>])[^()\[\]【】<>]{0,40}[)\]】>]|[※★☆*][0-9]?|[0-9]{1,2}桁))"
+HINT = r"(?:[ ]?(?:[(\[【<](?![0-9 -]+[)\]】>])[^()\[\]【】<>]{0,60}[)\]】>]|[※★☆*][0-9]?|[0-9]{1,2}桁))"
 
 
 @dataclass(frozen=True)
@@ -294,7 +294,8 @@ def build(rules: RuleSet, mailbox: str | None) -> LabelIndex:
     generic = textmatch.compile(
         rf"^(?:{BULLETS}[ ]?)*"
         rf"(?:(?P<open>[【\[<])(?P<blabel>[^【】\[\]<>:=]{{1,40}})[】\]>][ ]?(?P<bsep>[:=→⇒|])?"
-        rf"|(?P<label>[^:=→⇒|【】\[\]<>]{{1,48}}?)(?:[ ]?(?P<sep>[-=]>|[:=→⇒|])|[ ](?P<dsep>[-–—])[ ]))"
+        rf"|(?P<label>[^:=→⇒|【】\[\]<>]{{1,48}}?)(?P<opts>[ ]?[\[【][^:【】\[\]<>]{{1,60}}[\]】])?"
+        rf"(?:[ ]?(?P<sep>[-=]>|[:=→⇒|])|[ ](?P<dsep>[-–—])[ ]))"
         rf"[ ]?(?P<rest>.*)$",
         flags,
         name="label:generic",

@@ -21,7 +21,7 @@ from triage.engine.result import Candidate
 from triage.engine.spec import CARRIER_ID, RuleSet
 from triage.engine.text import Line
 
-_LATE_HINT = textmatch.compile(r"^(?:[【\[(][^【】\[\]()]{0,40}[】\])][ ]?[※★☆*]?[ ]?)+[:=][ ]?")
+_LATE_HINT = textmatch.compile(r"^(?:[【\[(][^【】\[\]()]{0,60}[】\])][ ]?[※★☆*]?[ ]?)+[:=][ ]?")
 _PROSE_SEPARATORS = frozenset({"は", "って"})
 _CARRIER_ID_SHAPE = textmatch.compile(r"(?P<value>[A-Za-z0-9][A-Za-z0-9 -]{4,40}[A-Za-z0-9])")
 _NOT_A_VALUE_LINE = textmatch.compile(r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※]|[-=_*]{3,}|【[^】]{0,20}】$)")
@@ -151,6 +151,8 @@ class Reader:
     def _exact(self, match: textmatch.Match[str], index: int) -> tuple[str, str, str, int, str] | None:
         line = self.text[index]
         opened, closed = bool(match.group("open")), bool(match.group("close"))
+        if opened and not closed and match.group("rest")[-1:] in ("]", "】"):
+            return None  # `[Payment information]`: the bracket holds a longer label
         sep = match.group("sep") or ""
         explicit = bool(sep) or (opened and closed)
         if not (explicit or not match.group("rest") or match.group("gap")):
@@ -193,8 +195,12 @@ class Reader:
         if len(label) > 40 or label.count(" ") > 6 or _DIGIT_OUTSIDE_BRACKETS.search(label):
             return None  # a label names a field; a sentence with a number in it is no label
         target = self.labels.classify(label)
+        options = match.group("opts")
+        if target and options and self.labels.excluded(target, label + options):
+            target = self.labels.classify(label + options)  # `Card [last 4 digits]`
         if not target:
             return None
+        label += options or ""  # `Payment method [Credit card / Carrier billing]`: options are label
         return target, label.strip(), match.group("rest"), match.start("rest"), sep
 
     def _is_value_line(self, index: int) -> bool:
