@@ -27,7 +27,7 @@ _CARRIER_ID_SHAPE = textmatch.compile(r"(?P<value>[A-Za-z0-9][A-Za-z0-9 -]{4,40}
 _NOT_A_VALUE_LINE = textmatch.compile(r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※]|[-=_*]{3,}|【[^】]{0,20}】$)")
 # The rest of a line that extends its label up to a later separator: `Plus member ID starting with E: …`.
 _LABEL_TAIL = textmatch.compile(
-    r"^(?P<tail>[^:=→0-9@]{1,48}?)(?:[ ]?(?:[-=]>|[:=→])|[ ][-–—][ ])[ ]?(?P<rest>.*)$"
+    r"^(?P<tail>[^:=→0-9@]{1,48}?(?:[ ]?[※★☆*][0-9])?)(?:[ ]?(?:[-=]>|[:=→])|[ ][-–—][ ])[ ]?(?P<rest>.*)$"
 )
 _BULLET_CHARS = frozenset("・･•●○◆◇■□▼▽▲△◎★☆※*+>＞»〇◯-")
 _BULLETS_AT_START = textmatch.compile(r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※*+>＞»〇◯-][ ]?)+")
@@ -231,6 +231,8 @@ class Reader:
                 shaped = self._shape_value(target, value)
                 value = shaped if shaped is not None else value
             value = self._cut_at_next_label(value)
+            if target == CARRIER_ID and value:
+                target, value, rest_at = self._named_carrier_id(value, index, rest_at)
             if not value:
                 bracket = _BRACKET_VALUE.fullmatch(self._hints_of(label))
                 if bracket and not self._is_value_line(index + 1):
@@ -245,6 +247,19 @@ class Reader:
                 continue
             index = self._take_following(target, index, label)
         self._inline_pass()
+
+    def _named_carrier_id(self, value: str, index: int, rest_at: int) -> tuple[str, str, int]:
+        """`Carrier payment info: 注文番号 A83F…`: the member names which carrier's id it is."""
+        match = self.labels.line_start.match(value)
+        if match is None or not match.group("rest"):
+            return CARRIER_ID, value, rest_at
+        named = self.labels.exact(match.group("label"))
+        definition = self.rules.fields.get(named)
+        if definition is None or not definition.infers_carrier:
+            return CARRIER_ID, value, rest_at
+        rest = match.group("rest").strip()
+        at = self.text[index].find(rest, rest_at)
+        return named, rest, at if at >= 0 else rest_at
 
     @staticmethod
     def _hints_of(label: str) -> str:
