@@ -5,8 +5,9 @@ FAQ's order without repeating its labels").
 The mailbox's pack gives the FAQ's items in order (`faq:`, else `reply.order`, the order of a
 reply's items, one field an item). A numbered list maps answer n to the n-th item; an unnumbered
 block of short lines (bullets left out) maps line by line. An item of several fields (`氏名(漢字/カナ)`)
-is split as the compound label of those fields splits its value. Either is only believed when most of its answers fit the field they land on (a valid value
-or a "none"), so a list of something else is never read as the form.
+is split as the compound label of those fields splits its value. Either is only believed when
+most of its answers fit the field they land on (a valid value or a "none"), so a list of something
+else is never read as the form.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def read_in_order(
         return []
     _, faq, items = best
     out: list[Candidate] = []
-    for n, target, line in items:
+    for n, _, line in items:
         fields = faq[n - 1]
         compound = next((c for c in rules.compounds if len(fields) > 1 and c.fields == fields), None)
         pieces = (
