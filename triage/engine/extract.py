@@ -90,11 +90,12 @@ def extract(
         found = list(reader.candidates)
         pack = rules.packs.get(mailbox) if mailbox else None
         if pack is not None and sum(1 for c in found if c.source in ("label", "compound")) < MIN_LABELLED:
-            order = pack.faq_order
+            one_each = tuple((name,) for name in pack.faq_order)
+            faq = (pack.faq_items, one_each) if pack.faq_items != one_each else (one_each,)
             found += _guard(
                 "faq order",
                 lambda: position.read_in_order(
-                    lines, text.split("\n"), order, reader.consumed, rules, today=today
+                    lines, text.split("\n"), faq, reader.consumed, rules, today=today
                 ),
                 [],
             )

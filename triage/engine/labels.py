@@ -18,7 +18,7 @@ from triage.engine.spec import CARRIER_ID, RuleSet
 from triage.engine.text import light_normalise
 
 BULLETS = r"(?:[・･•●○◆◇■□▼▽▲△◎★☆※*+\-−>＞»〇◯]|[0-9]{1,2}[.)]|\([0-9]{1,2}\))"
-HINT = r"(?:[ ]?(?:[(\[【<](?![0-9 -]+[)\]】>])[^()\[\]【】<>]{0,40}[)\]】>]|[※★☆*][0-9]?|[0-9]{1,2}桁))"
+HINT = r"(?:[ ]?(?:[(\[【<](?![0-9 -]+[)\]】>])[^()\[\]【】<>]{0,60}[)\]】>]|[※★☆*][0-9]?|[0-9]{1,2}桁))"
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class LabelIndex:
     targets: dict[str, str]  # normalised exact label -> field key / CARRIER_ID / "compound:N"
     terms: tuple[_Terms, ...]
     wanted: frozenset[str]  # fields of the mailbox's pack
+    spelled: tuple[str, ...] = ()  # English label words of 4+ letters, to read a typo as its word
     _classified: dict[str, str] = field(default_factory=dict)
 
     def inline_labels(self, text: str, pos: int = 0) -> list[textmatch.Match[str]]:
@@ -72,6 +73,8 @@ class LabelIndex:
         text = _fold(label)
         if not text:
             return ""
+        if self.spelled and text.isascii():
+            text = _respell(text, self.spelled)
         best: tuple[int, int, str] | None = None
         sibling = ""  # a field the mailbox asks for whose main words are there (its qualifiers not)
         for entry in self.terms:
@@ -105,8 +108,19 @@ class LabelIndex:
         )
 
 
-def _fold(text: str) -> str:
-    return light_normalise(text).casefold()
+def _fold(text: str, *, kana: bool = True) -> str:
+    """A label as its words are compared: width-folded, lower case, and (with `kana`) hiragana read
+    as katakana, a dash after a katakana as the long vowel mark (`なまえ` = `ナマエ`, `ﾆｯｸﾈ-ﾑ`)."""
+    folded = light_normalise(text).casefold()
+    if not kana:
+        return folded
+    chars = list(folded)
+    for i, ch in enumerate(chars):
+        if "\u3041" <= ch <= "\u3096":
+            chars[i] = chr(ord(ch) + 0x60)
+        elif ch == "-" and i and "\u30a1" <= chars[i - 1] <= "\u30fa":
+            chars[i] = "ー"
+    return "".join(chars)
 
 
 def _has(text: str, word: str) -> bool:
@@ -121,6 +135,43 @@ def _has(text: str, word: str) -> bool:
             return True
         at = text.find(word, at + 1)
     return False
+
+
+def _respell(text: str, known: tuple[str, ...]) -> str:
+    """`nmae`, `cource`, `birthdey`, `lenght`: an English word of four letters or more that is one
+    edit (a letter changed, added, dropped, or two neighbours swapped) from a label word, with the
+    same first letter, reads as that word."""
+    words = text.split(" ")
+    changed = False
+    for i, word in enumerate(words):
+        core = word.strip("()[]/.,*:")
+        if len(core) < 4 or core in known or not core.isalpha():
+            continue
+        for candidate in known:
+            if (
+                candidate[0] == core[0]
+                and abs(len(candidate) - len(core)) <= 1
+                and _one_edit(core, candidate)
+            ):
+                words[i] = word.replace(core, candidate)
+                changed = True
+                break
+    return " ".join(words) if changed else text
+
+
+def _one_edit(a: str, b: str) -> bool:
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
 def _label_key(label: str) -> str:
@@ -172,8 +223,8 @@ def trie_pattern(items: Iterable[tuple[list[str], str]]) -> str:
     return emit(root) or "(?!)"
 
 
-def _fold_terms(groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
-    return tuple(tuple(_fold(word) for word in group if _fold(word)) for group in groups)
+def _fold_terms(groups: tuple[tuple[str, ...], ...], *, kana: bool = True) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(_fold(word, kana=kana) for word in group if _fold(word)) for group in groups)
 
 
 def build(rules: RuleSet, mailbox: str | None) -> LabelIndex:
@@ -198,36 +249,44 @@ def build(rules: RuleSet, mailbox: str | None) -> LabelIndex:
                 wanted.add(requirement.when_field)
         wanted.update(pack.optional)
     terms: list[_Terms] = []
+    as_written: set[str] = set()  # the words as the rule packs write them, to find them in lines
     for key, definition in rules.fields.items():
         if definition.terms:
             terms.append(_Terms(key, _fold_terms(definition.terms), tuple(map(_fold, definition.not_terms))))
+            as_written.update(word for group in _fold_terms(definition.terms, kana=False) for word in group)
     if rules.carrier_id_terms:
         terms.append(_Terms(CARRIER_ID, _fold_terms(rules.carrier_id_terms), ()))
+        as_written.update(word for group in _fold_terms(rules.carrier_id_terms, kana=False) for word in group)
     for index, compound in enumerate(rules.compounds):
         if compound.terms:
             terms.append(_Terms(f"compound:{index}", _fold_terms(compound.terms), ()))
+            as_written.update(word for group in _fold_terms(compound.terms, kana=False) for word in group)
     alternation = _alternation(targets)
+    # A bare Latin label of two letters (`ID`) is a label at the start of a line only: inside an
+    # English sentence it is a word (`ID or password is incorrect`).
+    in_sentences = [label for label in targets if not (label.isascii() and len(label) <= 2)]
+    inline_alternation = _alternation(in_sentences)
     flags = textmatch.IGNORECASE | textmatch.VERSION1
     line_start = textmatch.compile(
         rf"^(?:{BULLETS}[ ]?)*(?P<open>[【\[<])?[ ]?(?P<label>{alternation})(?P<close>[】\]>])?"
-        rf"(?P<hints>{HINT}*)(?P<gap>[ ]?)(?P<sep>[:=→⇒>|]|は|って)?[ ]?(?P<rest>.*)$",
+        rf"(?P<hints>{HINT}*)(?P<gap>[ ]?)(?P<sep>[-=]>|[:=→⇒>|]|は|って)?[ ]?(?P<rest>.*)$",
         flags,
         name="label:line-start",
     )
     # Tried at every position of a line: a look-ahead on the labels' first characters lets the
     # engine skip most positions without walking the whole alternation.
-    firsts = {light_normalise(label)[:1] for label in targets}
+    firsts = {light_normalise(label)[:1] for label in in_sentences}
     first_chars = "".join(sorted({c for f in firsts if f for c in (f.lower(), f.upper())}))
     inline = textmatch.compile(
         rf"(?=[{textmatch.escape(first_chars)}])"
-        rf"(?P<label>{alternation})(?P<hints>{HINT}*)[ ]?(?P<sep>は|:|=)?[ ]?",
+        rf"(?P<label>{inline_alternation})(?P<hints>{HINT}*)[ ]?(?P<sep>は|:|=)?[ ]?",
         flags,
         name="label:inline",
     )
     lowered_firsts = "".join(sorted({c.lower() for c in first_chars}))
     inline_lower = textmatch.compile(
         rf"(?=[{textmatch.escape(lowered_firsts)}])"
-        rf"(?P<label>{_alternation(label.lower() for label in targets)})"
+        rf"(?P<label>{_alternation(label.lower() for label in in_sentences)})"
         rf"(?P<hints>{HINT}*)[ ]?(?P<sep>は|:|=)?[ ]?",
         textmatch.VERSION1,
         name="label:inline-lower",
@@ -235,14 +294,13 @@ def build(rules: RuleSet, mailbox: str | None) -> LabelIndex:
     generic = textmatch.compile(
         rf"^(?:{BULLETS}[ ]?)*"
         rf"(?:(?P<open>[【\[<])(?P<blabel>[^【】\[\]<>:=]{{1,40}})[】\]>][ ]?(?P<bsep>[:=→⇒|])?"
-        rf"|(?P<label>[^:=→⇒|【】\[\]<>]{{1,48}}?)(?:[ ]?(?P<sep>[:=→⇒|])|[ ](?P<dsep>[-–—])[ ]))"
+        rf"|(?P<label>[^:=→⇒|【】\[\]<>]{{1,48}}?)(?P<opts>[ ]?[\[【][^:【】\[\]<>]{{1,60}}[\]】])?"
+        rf"(?:[ ]?(?P<sep>[-=]>|[:=→⇒|])|[ ](?P<dsep>[-–—])[ ]))"
         rf"[ ]?(?P<rest>.*)$",
         flags,
         name="label:generic",
     )
-    words = sorted(
-        {word for entry in terms for group in entry.groups for word in group}, key=len, reverse=True
-    )
+    words = sorted(as_written, key=len, reverse=True)
     alternation_of_words = trie_pattern(([textmatch.escape(ch) for ch in word], "") for word in words)
     # Words are folded to lower case: matching them case-sensitively on a lower-cased line is
     # several times faster than an IGNORECASE alternation of a few hundred words.
@@ -258,6 +316,17 @@ def build(rules: RuleSet, mailbox: str | None) -> LabelIndex:
         targets,
         tuple(terms),
         frozenset(wanted),
+        tuple(
+            sorted(
+                {
+                    part
+                    for entry in terms
+                    for word in (*(w for group in entry.groups for w in group), *entry.not_terms)
+                    for part in word.split(" ")
+                    if len(part) >= 4 and part.isascii() and part.isalpha()
+                }
+            )
+        ),
     )
 
 

@@ -47,7 +47,7 @@ _FIELD_KEYS = frozenset(
     }
 )
 _PACK_KEYS = frozenset(
-    {"mailbox", "version", "description", "requires", "optional", "labels", "replies", "reply"}
+    {"mailbox", "version", "description", "requires", "optional", "labels", "replies", "reply", "faq"}
 )
 
 
@@ -447,6 +447,16 @@ def _load_pack(
         desk, problems = parse_block(entries["reply"][1], ctx.path, frozenset({*fields, CARRIER_ID}))
         ctx.problems += problems
         faq_order = tuple(desk.order)  # the FAQ's order: unlabelled answers follow it too
+    faq_items: list[tuple[str, ...]] = []
+    if "faq" in entries:  # the FAQ's items in order; an item answered on one line lists its fields
+        node = entries["faq"][1]
+        if not isinstance(node, yaml.SequenceNode):
+            ctx.fail(node, "faq must be a list of fields or of lists of fields")
+        else:
+            for item in node.value:
+                names = ctx.strings(item, "faq item")
+                if names and all(_known(name, sub, fields, ctx) for name, sub in names):
+                    faq_items.append(tuple(name for name, _ in names))
     description = ctx.string(entries["description"][1], "description") if "description" in entries else ""
     return MailboxPack(
         mailbox=mailbox.lower(),
@@ -457,6 +467,7 @@ def _load_pack(
         replies=replies,
         where=ctx.where(root),
         faq_order=faq_order,
+        faq_items=tuple(faq_items) or tuple((name,) for name in faq_order),
     )
 
 

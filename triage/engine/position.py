@@ -2,10 +2,12 @@
 per line under the FAQ's quoted list (readings.md 4: "numbered or bulleted lists that follow the
 FAQ's order without repeating its labels").
 
-The mailbox's pack gives the FAQ's order (`reply.order`, also the order of a reply's items). A
-numbered list maps item n to the n-th field; an unnumbered block of short lines maps line by
-line. Either is only believed when most of its answers fit the field they land on (a valid value
-or a "none"), so a list of something else is never read as the form.
+The mailbox's pack gives the FAQ's items in order (`faq:`, else `reply.order`, the order of a
+reply's items, one field an item). A numbered list maps answer n to the n-th item; an unnumbered
+block of short lines (bullets left out) maps line by line. An item of several fields (`氏名(漢字/カナ)`)
+is split as the compound label of those fields splits its value. Either is only believed when
+most of its answers fit the field they land on (a valid value or a "none"), so a list of something
+else is never read as the form.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from triage.engine.text import Line
 _NUMBERED = textmatch.compile(
     r"^[ ]*(?:\(([0-9]{1,2})\)|([0-9]{1,2})[.)．、:]|([\u2460-\u2473]))[ ]?(?P<value>\S.*)$"
 )
+_BULLETS = textmatch.compile(r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※*+\-][ ]?)+(?=\S)")
 _SENTENCE_END = ("。", "!", "?", "！", "？", "ます", "です", "ました", "でした", "ません")
 MIN_ITEMS = 4
 MIN_FIT = 0.6
@@ -36,23 +39,50 @@ def _number(match: textmatch.Match[str]) -> int:
 def read_in_order(
     lines: list[Line],
     raw_lines: list[str],
-    order: tuple[str, ...],
+    layouts: tuple[tuple[tuple[str, ...], ...], ...],
     consumed: set[int],
     rules: RuleSet,
     *,
     today: dt.date,
 ) -> list[Candidate]:
-    if len(order) < MIN_ITEMS:
+    """Members number the FAQ's items their own way (`氏名(漢字/カナ)` as one answer or two): of the
+    layouts the pack knows, the one whose fields the answers fit best is read."""
+    best: tuple[tuple[int, int], tuple[tuple[str, ...], ...], list[tuple[int, str, Line]]] | None = None
+    for faq in layouts:
+        if len(faq) < MIN_ITEMS:
+            continue
+        order = tuple(item[0] for item in faq)
+        items = _numbered(lines, raw_lines, order, consumed) or _block(lines, order, consumed)
+        if not items:
+            continue
+        fit = _fits(items, rules, today)
+        if fit < MIN_FIT * len(items):
+            continue
+        key = (fit, -abs(len(faq) - len(items)))
+        if best is None or key > best[0]:
+            best = (key, faq, items)
+    if best is None:
         return []
-    items = _numbered(lines, raw_lines, order, consumed) or _block(lines, order, consumed)
-    if not items or not _fits(items, rules, today):
-        return []
-    return [
-        Candidate(
-            target, line.text, line.index + 1, "position", (line.span(0, len(line.text)),), f"FAQ item {n}"
+    _, faq, items = best
+    out: list[Candidate] = []
+    for n, _, line in items:
+        fields = faq[n - 1]
+        compound = next((c for c in rules.compounds if len(fields) > 1 and c.fields == fields), None)
+        pieces = (
+            [piece.strip() for piece in compound.split.split(line.text, maxsplit=len(fields) - 1)]
+            if compound is not None
+            else [line.text]
         )
-        for n, target, line in items
-    ]
+        at = 0
+        for part, piece in zip(fields, pieces, strict=False):
+            begin = line.text.find(piece, at)
+            if not piece or begin < 0:
+                continue
+            at = begin + len(piece)
+            out.append(
+                Candidate(part, piece, line.index + 1, "position", (line.span(begin, at),), f"FAQ item {n}")
+            )
+    return out
 
 
 def _numbered(
@@ -93,7 +123,8 @@ def _block(lines: list[Line], order: tuple[str, ...], consumed: set[int]) -> lis
     run: list[Line] = []
     for line in lines:
         if line.index not in consumed and _answer_like(line):
-            run.append(line)
+            bullets = _BULLETS.match(line.text) if line.text[:1] in "・･•●○◆◇■□▼▽▲△◎★☆※*+-" else None
+            run.append(_slice(line, bullets.end()) if bullets else line)
             continue
         if len(run) > len(best):
             best = run
@@ -105,7 +136,8 @@ def _block(lines: list[Line], order: tuple[str, ...], consumed: set[int]) -> lis
     return [(n, order[n - 1], line) for n, line in enumerate(best, start=1)]
 
 
-def _fits(items: list[tuple[int, str, Line]], rules: RuleSet, today: dt.date) -> bool:
+def _fits(items: list[tuple[int, str, Line]], rules: RuleSet, today: dt.date) -> int:
+    """How many answers fit the field they land on."""
     ctx = FieldContext(today=today)
     fit = 0
     for _, target, line in items:
@@ -119,4 +151,4 @@ def _fits(items: list[tuple[int, str, Line]], rules: RuleSet, today: dt.date) ->
         result = VALIDATORS[definition.validator](written, ctx)
         if result is None or isinstance(result, Ok):
             fit += 1
-    return fit >= MIN_FIT * len(items)
+    return fit

@@ -21,12 +21,14 @@ from triage.engine.result import Candidate
 from triage.engine.spec import CARRIER_ID, RuleSet
 from triage.engine.text import Line
 
-_LATE_HINT = textmatch.compile(r"^(?:[【\[(][^【】\[\]()]{0,40}[】\])][ ]?[※★☆*]?[ ]?)+[:=][ ]?")
+_LATE_HINT = textmatch.compile(r"^(?:[【\[(][^【】\[\]()]{0,60}[】\])][ ]?[※★☆*]?[ ]?)+[:=][ ]?")
 _PROSE_SEPARATORS = frozenset({"は", "って"})
 _CARRIER_ID_SHAPE = textmatch.compile(r"(?P<value>[A-Za-z0-9][A-Za-z0-9 -]{4,40}[A-Za-z0-9])")
 _NOT_A_VALUE_LINE = textmatch.compile(r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※]|[-=_*]{3,}|【[^】]{0,20}】$)")
 # The rest of a line that extends its label up to a later separator: `Plus member ID starting with E: …`.
-_LABEL_TAIL = textmatch.compile(r"^(?P<tail>[^:=→0-9@]{1,48}?)(?:[ ]?[:=→]|[ ][-–—][ ])[ ]?(?P<rest>.*)$")
+_LABEL_TAIL = textmatch.compile(
+    r"^(?P<tail>[^:=→0-9@]{1,48}?(?:[ ]?[※★☆*][0-9])?)(?:[ ]?(?:[-=]>|[:=→])|[ ][-–—][ ])[ ]?(?P<rest>.*)$"
+)
 _BULLET_CHARS = frozenset("・･•●○◆◇■□▼▽▲△◎★☆※*+>＞»〇◯-")
 _BULLETS_AT_START = textmatch.compile(r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※*+>＞»〇◯-][ ]?)+")
 _DIGIT_OUTSIDE_BRACKETS = textmatch.compile(
@@ -55,7 +57,7 @@ _TOKENISH = textmatch.compile(r"[ ]?[0-9A-Za-z._@-]+[ -]?")
 _CLOSED_VOCABULARY = frozenset({"course", "payment_method", "carrier", "prefecture"})
 _SENTENCE_END = ("です", "ます", "した", "ません", "ですか", "ください", "!", "?")
 _CTX = FieldContext(today=dt.date(2000, 1, 1))
-_LEAD_SEPARATOR = textmatch.compile(r"^(?:[-–—][ ]|[→:=|][ ]?)+")
+_LEAD_SEPARATOR = textmatch.compile(r"^(?:[-–—][ ]|[-=]>[ ]?|[→:=|][ ]?)+")
 _BRACKET_VALUE = textmatch.compile(r"[ ]?【([^【】/]{1,40})】")
 # Particles between a label inside a sentence and its value (`パスワードに 1234…`, `IDが…`).
 _INLINE_GAP = textmatch.compile(r"(?:(?:は|が|に|を|も)[ ]?|[ ]?(?::|=|is|was|are|were|of)[ ]?|[ ])?")
@@ -135,7 +137,8 @@ class Reader:
         nxt = index + 1
         if nxt >= len(self.text) or not self.text[nxt] or self._line_label(nxt, alone=False) is not None:
             return None
-        if any(self._is_own_value(key, label) for key in self.rules.fields):
+        quoted = self.text[index].startswith(">")  # a quoted FAQ line is a label, never an answer
+        if not quoted and any(self._is_own_value(key, label) for key in self.rules.fields):
             return None  # `月会費コース`, `キャリア決済` on a line of their own are answers, not labels
         return target, label, "", len(self.text[index]), ""
 
@@ -148,10 +151,15 @@ class Reader:
     def _exact(self, match: textmatch.Match[str], index: int) -> tuple[str, str, str, int, str] | None:
         line = self.text[index]
         opened, closed = bool(match.group("open")), bool(match.group("close"))
+        if opened and not closed and match.group("rest")[-1:] in ("]", "】"):
+            return None  # `[Payment information]`: the bracket holds a longer label
         sep = match.group("sep") or ""
         explicit = bool(sep) or (opened and closed)
         if not (explicit or not match.group("rest") or match.group("gap")):
             return None
+        bare = match.group("label")
+        if not explicit and len(bare) <= 2 and bare.isascii() and " " in match.group("rest"):
+            return None  # `ID or password is incorrect`: a two-letter word starts a sentence
         label = match.group("label") + (match.group("hints") or "")
         rest, rest_at = match.group("rest"), match.start("rest")
         if sep in _PROSE_SEPARATORS and match.group("gap"):  # `ニックネーム　はやて`: は is the value's
@@ -187,13 +195,17 @@ class Reader:
         if len(label) > 40 or label.count(" ") > 6 or _DIGIT_OUTSIDE_BRACKETS.search(label):
             return None  # a label names a field; a sentence with a number in it is no label
         target = self.labels.classify(label)
+        options = match.group("opts")
+        if target and options and self.labels.excluded(target, label + options):
+            target = self.labels.classify(label + options)  # `Card [last 4 digits]`
         if not target:
             return None
+        label += options or ""  # `Payment method [Credit card / Carrier billing]`: options are label
         return target, label.strip(), match.group("rest"), match.start("rest"), sep
 
     def _is_value_line(self, index: int) -> bool:
-        if index >= len(self.text) or not self.text[index]:
-            return False
+        if index >= len(self.text) or not self.text[index] or self.text[index].startswith(">"):
+            return False  # a quoted line is never the member's answer (readings.md 1)
         if self._line_label(index, alone=False) is not None:
             return False
         return _NOT_A_VALUE_LINE.match(self.text[index]) is None
@@ -219,6 +231,8 @@ class Reader:
                 shaped = self._shape_value(target, value)
                 value = shaped if shaped is not None else value
             value = self._cut_at_next_label(value)
+            if target == CARRIER_ID and value:
+                target, value, rest_at = self._named_carrier_id(value, index, rest_at)
             if not value:
                 bracket = _BRACKET_VALUE.fullmatch(self._hints_of(label))
                 if bracket and not self._is_value_line(index + 1):
@@ -234,6 +248,19 @@ class Reader:
             index = self._take_following(target, index, label)
         self._inline_pass()
 
+    def _named_carrier_id(self, value: str, index: int, rest_at: int) -> tuple[str, str, int]:
+        """`Carrier payment info: 注文番号 A83F…`: the member names which carrier's id it is."""
+        match = self.labels.line_start.match(value)
+        if match is None or not match.group("rest"):
+            return CARRIER_ID, value, rest_at
+        named = self.labels.exact(match.group("label"))
+        definition = self.rules.fields.get(named)
+        if definition is None or not definition.infers_carrier:
+            return CARRIER_ID, value, rest_at
+        rest = match.group("rest").strip()
+        at = self.text[index].find(rest, rest_at)
+        return named, rest, at if at >= 0 else rest_at
+
     @staticmethod
     def _hints_of(label: str) -> str:
         at = label.find("【")
@@ -248,12 +275,18 @@ class Reader:
         try:
             for match in self.labels.words(value):
                 start = match.start()
-                if (start > 1 and value[start - 2 : start] in (", ", "、 ")) or (
-                    start > 0 and value[start - 1] == "、"
+                if (
+                    (start > 1 and value[start - 2 : start] in (", ", "、 "))
+                    or (start > 0 and value[start - 1] == "、")
+                    or (  # `Kanji: 岡田 結衣 / Katakana: オカダ ユイ`
+                        start > 1
+                        and value[start - 2 : start] in ("/ ", "／ ")
+                        and value[match.end() : match.end() + 2].lstrip(" ")[:1] == ":"
+                    )
                 ):
                     target = self.labels.classify(self._context(value, match))
                     if target and not target.startswith("compound:"):
-                        return value[:start].rstrip("、, ")
+                        return value[:start].rstrip("、,/／ ")
         except textmatch.MatchTimeout:
             pass
         try:

@@ -76,6 +76,9 @@ class MailboxPack:
     replies: Mapping[str, str]  # decision -> template name
     where: SourceLocation
     faq_order: tuple[str, ...] = ()  # the FAQ's list in its order (reply.order): unlabelled answers follow it
+    # The FAQ's numbered items, each one field or several answered on one line (`faq:`); without
+    # it, one item per field of faq_order. Unlabelled answers follow it.
+    faq_items: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
