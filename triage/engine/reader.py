@@ -186,6 +186,8 @@ class Reader:
             return None
         if len(label) > 40 or label.count(" ") > 6 or _DIGIT_OUTSIDE_BRACKETS.search(label):
             return None  # a label names a field; a sentence with a number in it is no label
+        if label[:1] in "IW" and label.split(" ", 1)[0] in _SUBJECTS:
+            return None  # `I pay through au - …`, `I can't reset my password - …`: a sentence
         target = self.labels.classify(label)
         if not target:
             return None
@@ -513,6 +515,8 @@ def _table_row(line: Line) -> Line:
     return Line(line.index, text[start:end], line.starts[start:end], line.ends[start:end])
 
 
+# English sentences start with a subject; labels never do (`I pay through au - my billing ID …`).
+_SUBJECTS = frozenset({"I", "I'm", "I've", "I'd", "I'll", "We", "We're", "We've"})
 _EN_BREAKS = frozenset({"and", "or", "but", "then", "also", "plus"})
 _SENTENCE_BREAK = textmatch.compile(r"。|[.!?][ ]+(?=[A-Z])")
 
