@@ -394,6 +394,9 @@ class Reader:
         value = self._corrected_value(target, line[at:]) if index in self.corrections else None
         if value is None:
             value = self._shape_value(target, line[at:])
+        if value is None and line[at : at + 1] in _OPENING_QUOTES:  # `My login ID is "kaito_0308"`
+            value = self._shape_value(target, line[at + 1 :])
+            at = at + 1 if value is not None else at
         if value is None:
             phrase = _OF_PHRASE.match(line, at)  # `パスワードは生年月日の19950309`
             if phrase is not None:
@@ -539,5 +542,9 @@ def _lead_cut(rest: str) -> str:
 _OF_PHRASE = textmatch.compile(r"[^0-9、。,.]{1,8}の[ ]?")
 _SHORT_TERM_FOLLOWERS = frozenset(("は", ":", "=", " ", "(", "（", "→", "が", "も", ""))
 # `My nickname on the site is emi_s`: a few words between an English label and its verb.
-_EN_GAP = textmatch.compile(r"[ ]?(?:[A-Za-z']+[ ]){0,5}?(?:is|was|are|were|:|=)[ ]", textmatch.IGNORECASE)
+# `my continuous billing ID (継続課金ID) is …`: the label's own gloss in brackets may stand before the verb.
+_EN_GAP = textmatch.compile(
+    r"[ ]?(?:[A-Za-z']+[ ]){0,5}?(?:[(][^()]{1,20}[)][ ])?(?:is|was|are|were|:|=)[ ]", textmatch.IGNORECASE
+)
+_OPENING_QUOTES = ("「", "『", '"', "“")
 _HINTS_AFTER = textmatch.compile(r"(?:[ ]?[(（\[【][^()（）\[\]【】]{0,20}[)）\]】])+")
