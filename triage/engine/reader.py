@@ -325,6 +325,8 @@ class Reader:
             return None
         try:
             match = shape.match(text)
+            if match is None and text[:1] in _OPENING_QUOTES:  # `My login ID is "kaito_0308"`, `旧姓は「西村」`
+                match = shape.match(text, 1)
         except textmatch.MatchTimeout:
             return None
         if match is None:
@@ -394,9 +396,6 @@ class Reader:
         value = self._corrected_value(target, line[at:]) if index in self.corrections else None
         if value is None:
             value = self._shape_value(target, line[at:])
-        if value is None and line[at : at + 1] in _OPENING_QUOTES:  # `My login ID is "kaito_0308"`
-            value = self._shape_value(target, line[at + 1 :])
-            at = at + 1 if value is not None else at
         if value is None:
             phrase = _OF_PHRASE.match(line, at)  # `パスワードは生年月日の19950309`
             if phrase is not None:
