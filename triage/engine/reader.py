@@ -58,7 +58,7 @@ _CTX = FieldContext(today=dt.date(2000, 1, 1))
 _LEAD_SEPARATOR = textmatch.compile(r"^(?:[-–—][ ]|[→:=|][ ]?)+")
 _BRACKET_VALUE = textmatch.compile(r"[ ]?【([^【】/]{1,40})】")
 # Particles between a label inside a sentence and its value (`パスワードに 1234…`, `IDが…`).
-_INLINE_GAP = textmatch.compile(r"(?:(?:は|が|に|を|も)[ ]?|[ ]?(?::|=|is|was|are|were|of)[ ]?|[ ])?")
+_INLINE_GAP = textmatch.compile(r"(?:(?:は|が|に|を|も)[ ]?|[ ]?(?::|=|is|was|are|were|of|,)[ ]?|[ ])?")
 
 
 class Reader:
@@ -154,7 +154,11 @@ class Reader:
             return None
         label = match.group("label") + (match.group("hints") or "")
         rest, rest_at = match.group("rest"), match.start("rest")
-        if sep in _PROSE_SEPARATORS and match.group("gap"):  # `ニックネーム　はやて`: は is the value's
+        if (
+            sep in _PROSE_SEPARATORS
+            and match.group("gap")
+            and not self._token_after(match.group("label"), rest)
+        ):  # `ニックネーム　はやて`: は is the value's; `Plus member ID は E88003127 です`: it is not
             sep, rest, rest_at = "", sep + rest, match.start("sep")
         extended = False
         if not sep and rest:
@@ -174,6 +178,13 @@ class Reader:
             return None
         rest_at = min(rest_at, len(line))
         return target, label, rest, rest_at, sep
+
+    def _token_after(self, label: str, rest: str) -> bool:
+        """Whether a one-token field's value (a number, an id) starts `rest` (`は E88003127 です`)."""
+        definition = self.rules.fields.get(self.labels.exact(label) or "")
+        if definition is None or definition.validator not in _TOKEN_VALIDATORS:
+            return False
+        return self._shape_value(definition.key, rest.lstrip(" ")) is not None
 
     def _generic(self, index: int) -> tuple[str, str, str, int, str] | None:
         """Any short label before a separator (or in brackets), named by its words."""
@@ -221,6 +232,10 @@ class Reader:
                 shaped = self._shape_value(target, value)
                 value = shaped if shaped is not None else value
             value = self._cut_at_next_label(value)
+            if value and value[-1] in _COUNT_UNIT_ENDS:
+                target = self._count_of(target, value)
+            if value and self._points_below(value) and self._is_value_line(index + 1):
+                value = ""  # `住所は下記のとおりでございます。`: the value is on the next line
             if not value:
                 bracket = _BRACKET_VALUE.fullmatch(self._hints_of(label))
                 if bracket and not self._is_value_line(index + 1):
@@ -235,6 +250,24 @@ class Reader:
                 continue
             index = self._take_following(target, index, label)
         self._inline_pass()
+
+    def _count_of(self, target: str, value: str) -> str:
+        """`Password I entered: 10 characters`: a count of characters under a password label is the
+        password's length, not the password."""
+        definition = self.rules.fields.get(target)
+        if (
+            definition is None
+            or definition.validator != "login_password"
+            or not _CHARACTER_COUNT.fullmatch(value)
+        ):
+            return target
+        for key, other in self.rules.fields.items():
+            if other.validator == "password_length":
+                return key
+        return target
+
+    def _points_below(self, value: str) -> bool:
+        return any(pattern.search(value) for pattern in self.rules.points_below)
 
     @staticmethod
     def _hints_of(label: str) -> str:
@@ -325,7 +358,9 @@ class Reader:
             return None
         try:
             match = shape.match(text)
-            if match is None and text[:1] in _OPENING_QUOTES:  # `My login ID is "kaito_0308"`, `旧姓は「西村」`
+            if (
+                match is None and text[:1] in _OPENING_QUOTES
+            ):  # `My login ID is "kaito_0308"`, `旧姓は「西村」`
                 match = shape.match(text, 1)
         except textmatch.MatchTimeout:
             return None
@@ -519,6 +554,8 @@ def _table_row(line: Line) -> Line:
 
 # English sentences start with a subject; labels never do (`I pay through au - my billing ID …`).
 _SUBJECTS = frozenset({"I", "I'm", "I've", "I'd", "I'll", "We", "We're", "We've"})
+_CHARACTER_COUNT = textmatch.compile(r"[0-9]{1,2}[ ]?(?:characters?|chars|letters|digits?|文字|桁)")
+_COUNT_UNIT_ENDS = frozenset("sr字桁")
 _EN_BREAKS = frozenset({"and", "or", "but", "then", "also", "plus"})
 _SENTENCE_BREAK = textmatch.compile(r"。|[.!?][ ]+(?=[A-Z])")
 
@@ -543,7 +580,7 @@ _SHORT_TERM_FOLLOWERS = frozenset(("は", ":", "=", " ", "(", "（", "→", "が
 # `My nickname on the site is emi_s`: a few words between an English label and its verb.
 # `my continuous billing ID (継続課金ID) is …`: the label's own gloss in brackets may stand before the verb.
 _EN_GAP = textmatch.compile(
-    r"[ ]?(?:[A-Za-z']+[ ]){0,5}?(?:[(][^()]{1,20}[)][ ])?(?:is|was|are|were|:|=)[ ]", textmatch.IGNORECASE
+    r"[ ]?(?:[A-Za-z']+[ ]){0,7}?(?:[(][^()]{1,20}[)][ ])?(?:is|was|are|were|:|=)[ ]", textmatch.IGNORECASE
 )
 _OPENING_QUOTES = ("「", "『", '"', "“")
 _HINTS_AFTER = textmatch.compile(r"(?:[ ]?[(（\[【][^()（）\[\]【】]{0,20}[)）\]】])+")
