@@ -400,6 +400,8 @@ class Reader:
             context = self._context(line, match)
             hints = _HINTS_AFTER.match(line, match.end())
             end = hints.end() if hints else match.end()
+            if line[end : end + 1] in (")", "）") and "(" in context:  # `呼び名(ニックネーム)は「せつこ」`
+                end += 1
             begin = match.end() - len(context)
             target = self.labels.classify(line[begin:end]) or self.labels.classify(context)
             if not target or target.startswith("compound:"):
