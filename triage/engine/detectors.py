@@ -60,8 +60,8 @@ def prose(
         at += len(line.text) + 1
     for key, definition in rules.fields.items():
         for pattern in definition.prose:
-            try:
-                matches = pattern.finditer(joined)  # one call per pattern: a statement never spans lines
+            try:  # one call per pattern (a statement never spans lines), skipping where none can start
+                matches = textmatch.with_first_chars(pattern).finditer(joined)
             except textmatch.MatchTimeout:
                 continue
             for match in matches:

@@ -267,7 +267,7 @@ class Reader:
         return target
 
     def _points_below(self, value: str) -> bool:
-        return any(pattern.search(value) for pattern in self.rules.points_below)
+        return any(pattern.match(value) for pattern in self.rules.points_below)  # each starts with ^
 
     @staticmethod
     def _hints_of(label: str) -> str:
