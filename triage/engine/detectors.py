@@ -21,7 +21,7 @@ _EMAIL_TOKEN = textmatch.compile(
 )
 _NAME_WITH_READING = textmatch.compile(
     r"^(?P<kanji>[\p{Han}々〆ヶ][\p{Han}々〆ヶ\p{Hiragana}\p{Katakana}ー ]*?)[ ]?"
-    r"(?:[(（](?P<paren>[^()（）]{2,40})[)）]|[/／|｜、,][ ]?(?P<slash>.{2,40})"
+    r"(?:[(（\[](?P<paren>[^()（）\[\]]{2,40})[)）\]]|[/／|｜、,][ ]?(?P<slash>.{2,40})"
     r"|[ ](?P<spaced>[\p{Katakana}\p{Hiragana}ー・ ]{2,40}))$",
     textmatch.VERSION1,
     name="split:name",
@@ -38,6 +38,8 @@ _LATIN = textmatch.compile(
     r"(?:(?i:r[oō]maji|romaji|english)[ ]?:[ ]?)?[A-Za-zÀ-ɏ][A-Za-zÀ-ɏ .'\-]*", textmatch.VERSION1
 )
 _HAN = textmatch.compile(r"\p{Han}", textmatch.VERSION1)
+# `サトウ ユナ (Sato Yuna)`: a reading followed by a romaji gloss in brackets.
+_ROMAJI_GLOSS = textmatch.compile(r"[ ]?[(（\[][A-Za-z][A-Za-z .'\-]*[)）\]]$", textmatch.VERSION1)
 
 
 def prose(
@@ -58,8 +60,8 @@ def prose(
         at += len(line.text) + 1
     for key, definition in rules.fields.items():
         for pattern in definition.prose:
-            try:
-                matches = pattern.finditer(joined)  # one call per pattern: a statement never spans lines
+            try:  # one call per pattern (a statement never spans lines), skipping where none can start
+                matches = textmatch.with_first_chars(pattern).finditer(joined)
             except textmatch.MatchTimeout:
                 continue
             for match in matches:
@@ -190,6 +192,9 @@ def split_name(candidate: Candidate, lines: list[Line]) -> list[Candidate]:
     at = candidate.spans[0][0] if candidate.spans else 0
     start = next((k for k, s in enumerate(line.starts) if s >= at), 0)
     out = [_part(candidate, "name_kanji", kanji, line, start)]
+    if match.group("slash") and ("(" in reading or "[" in reading) and not _KANA.fullmatch(reading):
+        gloss = _ROMAJI_GLOSS.search(reading)
+        reading = reading[: gloss.start()] if gloss is not None else reading
     if _KANA.fullmatch(reading):
         out.append(_part(candidate, "name_kana", reading, line, start))
     elif not _LATIN.fullmatch(reading):

@@ -269,6 +269,7 @@ class _FieldsFile:
     carrier_terms: tuple[tuple[str, ...], ...] = ()
     not_given: tuple[textmatch.Pattern, ...] = ()
     corrections: tuple[textmatch.Pattern, ...] = ()
+    points_below: tuple[textmatch.Pattern, ...] = ()
 
 
 def _load_fields_file(path: Path, ctx: _Ctx) -> _FieldsFile:
@@ -328,6 +329,7 @@ def _load_fields_file(path: Path, ctx: _Ctx) -> _FieldsFile:
         "carrier_id_terms",
         "not_given",
         "corrections",
+        "points_below",
         "version",
     )
     for key, (key_node, _) in top.items():
@@ -342,6 +344,7 @@ def _load_fields_file(path: Path, ctx: _Ctx) -> _FieldsFile:
         else (),
         _patterns(top["not_given"][1], ctx, "not_given") if "not_given" in top else (),
         _patterns(top["corrections"][1], ctx, "corrections") if "corrections" in top else (),
+        _patterns(top["points_below"][1], ctx, "points_below") if "points_below" in top else (),
     )
 
 
@@ -515,6 +518,7 @@ def collect(rules_dir: Path, replies_dir: Path) -> tuple[RuleSet, list[RulePackE
         carrier_id_terms=loaded.carrier_terms,
         not_given=loaded.not_given,
         corrections=loaded.corrections,
+        points_below=loaded.points_below,
     )
     return rules, ctx.problems
 

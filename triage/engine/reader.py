@@ -60,7 +60,7 @@ _CTX = FieldContext(today=dt.date(2000, 1, 1))
 _LEAD_SEPARATOR = textmatch.compile(r"^(?:[-–—][ ]|[-=]>[ ]?|[→:=|][ ]?)+")
 _BRACKET_VALUE = textmatch.compile(r"[ ]?【([^【】/]{1,40})】")
 # Particles between a label inside a sentence and its value (`パスワードに 1234…`, `IDが…`).
-_INLINE_GAP = textmatch.compile(r"(?:(?:は|が|に|を|も)[ ]?|[ ]?(?::|=|is|was|are|were|of)[ ]?|[ ])?")
+_INLINE_GAP = textmatch.compile(r"(?:(?:は|が|に|を|も)[ ]?|[ ]?(?::|=|is|was|are|were|of|,)[ ]?|[ ])?")
 
 
 class Reader:
@@ -162,7 +162,11 @@ class Reader:
             return None  # `ID or password is incorrect`: a two-letter word starts a sentence
         label = match.group("label") + (match.group("hints") or "")
         rest, rest_at = match.group("rest"), match.start("rest")
-        if sep in _PROSE_SEPARATORS and match.group("gap"):  # `ニックネーム　はやて`: は is the value's
+        if (
+            sep in _PROSE_SEPARATORS
+            and match.group("gap")
+            and not self._token_after(match.group("label"), rest)
+        ):  # `ニックネーム　はやて`: は is the value's; `Plus member ID は E88003127 です`: it is not
             sep, rest, rest_at = "", sep + rest, match.start("sep")
         extended = False
         if not sep and rest:
@@ -183,6 +187,13 @@ class Reader:
         rest_at = min(rest_at, len(line))
         return target, label, rest, rest_at, sep
 
+    def _token_after(self, label: str, rest: str) -> bool:
+        """Whether a one-token field's value (a number, an id) starts `rest` (`は E88003127 です`)."""
+        definition = self.rules.fields.get(self.labels.exact(label) or "")
+        if definition is None or definition.validator not in _TOKEN_VALIDATORS:
+            return False
+        return self._shape_value(definition.key, rest.lstrip(" ")) is not None
+
     def _generic(self, index: int) -> tuple[str, str, str, int, str] | None:
         """Any short label before a separator (or in brackets), named by its words."""
         match = self.labels.generic.match(self.text[index])
@@ -194,6 +205,8 @@ class Reader:
             return None
         if len(label) > 40 or label.count(" ") > 6 or _DIGIT_OUTSIDE_BRACKETS.search(label):
             return None  # a label names a field; a sentence with a number in it is no label
+        if label[:1] in "IW" and label.split(" ", 1)[0] in _SUBJECTS:
+            return None  # `I pay through au - …`, `I can't reset my password - …`: a sentence
         target = self.labels.classify(label)
         options = match.group("opts")
         if target and options and self.labels.excluded(target, label + options):
@@ -233,6 +246,10 @@ class Reader:
             value = self._cut_at_next_label(value)
             if target == CARRIER_ID and value:
                 target, value, rest_at = self._named_carrier_id(value, index, rest_at)
+            if value and value[-1] in _COUNT_UNIT_ENDS:
+                target = self._count_of(target, value)
+            if value and self._points_below(value) and self._is_value_line(index + 1):
+                value = ""  # `住所は下記のとおりでございます。`: the value is on the next line
             if not value:
                 bracket = _BRACKET_VALUE.fullmatch(self._hints_of(label))
                 if bracket and not self._is_value_line(index + 1):
@@ -260,6 +277,24 @@ class Reader:
         rest = match.group("rest").strip()
         at = self.text[index].find(rest, rest_at)
         return named, rest, at if at >= 0 else rest_at
+
+    def _count_of(self, target: str, value: str) -> str:
+        """`Password I entered: 10 characters`: a count of characters under a password label is the
+        password's length, not the password."""
+        definition = self.rules.fields.get(target)
+        if (
+            definition is None
+            or definition.validator != "login_password"
+            or not _CHARACTER_COUNT.fullmatch(value)
+        ):
+            return target
+        for key, other in self.rules.fields.items():
+            if other.validator == "password_length":
+                return key
+        return target
+
+    def _points_below(self, value: str) -> bool:
+        return any(pattern.match(value) for pattern in self.rules.points_below)  # each starts with ^
 
     @staticmethod
     def _hints_of(label: str) -> str:
@@ -356,6 +391,10 @@ class Reader:
             return None
         try:
             match = shape.match(text)
+            if (
+                match is None and text[:1] in _OPENING_QUOTES
+            ):  # `My login ID is "kaito_0308"`, `旧姓は「西村」`
+                match = shape.match(text, 1)
         except textmatch.MatchTimeout:
             return None
         if match is None:
@@ -394,6 +433,8 @@ class Reader:
             context = self._context(line, match)
             hints = _HINTS_AFTER.match(line, match.end())
             end = hints.end() if hints else match.end()
+            if line[end : end + 1] in (")", "）") and "(" in context:  # `呼び名(ニックネーム)は「せつこ」`
+                end += 1
             begin = match.end() - len(context)
             target = self.labels.classify(line[begin:end]) or self.labels.classify(context)
             if not target or target.startswith("compound:"):
@@ -546,6 +587,10 @@ def _table_row(line: Line) -> Line:
     return Line(line.index, text[start:end], line.starts[start:end], line.ends[start:end])
 
 
+# English sentences start with a subject; labels never do (`I pay through au - my billing ID …`).
+_SUBJECTS = frozenset({"I", "I'm", "I've", "I'd", "I'll", "We", "We're", "We've"})
+_CHARACTER_COUNT = textmatch.compile(r"[0-9]{1,2}[ ]?(?:characters?|chars|letters|digits?|文字|桁)")
+_COUNT_UNIT_ENDS = frozenset("sr字桁")
 _EN_BREAKS = frozenset({"and", "or", "but", "then", "also", "plus"})
 _SENTENCE_BREAK = textmatch.compile(r"。|[.!?][ ]+(?=[A-Z])")
 
@@ -568,5 +613,9 @@ def _lead_cut(rest: str) -> str:
 _OF_PHRASE = textmatch.compile(r"[^0-9、。,.]{1,8}の[ ]?")
 _SHORT_TERM_FOLLOWERS = frozenset(("は", ":", "=", " ", "(", "（", "→", "が", "も", ""))
 # `My nickname on the site is emi_s`: a few words between an English label and its verb.
-_EN_GAP = textmatch.compile(r"[ ]?(?:[A-Za-z']+[ ]){0,5}?(?:is|was|are|were|:|=)[ ]", textmatch.IGNORECASE)
+# `my continuous billing ID (継続課金ID) is …`: the label's own gloss in brackets may stand before the verb.
+_EN_GAP = textmatch.compile(
+    r"[ ]?(?:[A-Za-z']+[ ]){0,7}?(?:[(][^()]{1,20}[)][ ])?(?:is|was|are|were|:|=)[ ]", textmatch.IGNORECASE
+)
+_OPENING_QUOTES = ("「", "『", '"', "“")
 _HINTS_AFTER = textmatch.compile(r"(?:[ ]?[(（\[【][^()（）\[\]【】]{0,20}[)）\]】])+")

@@ -94,6 +94,8 @@ class RuleSet:
     # remember the value (readings.md 8), and cues that a line corrects an earlier value (7).
     not_given: tuple[Pattern, ...] = ()
     corrections: tuple[Pattern, ...] = ()
+    # Answers that point to the next line (`住所は下記のとおりです`, `as follows`): the value is there.
+    points_below: tuple[Pattern, ...] = ()
 
     @property
     def mailboxes(self) -> frozenset[str]:
