@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 
 from triage import textmatch
+from triage.engine.emails import broken_tail
 from triage.engine.result import Candidate
 from triage.engine.spec import RuleSet
 from triage.engine.text import Line, Span
@@ -96,12 +97,15 @@ def scan_emails(lines: list[Line], taken: list[Span], corrections: set[int]) -> 
         except textmatch.MatchTimeout:
             continue
         for match in matches:
-            span = line.span(match.start(), match.end())
+            stop = broken_tail(line.text, match.end())  # `a.b@i.softbank,jp` is one broken address
+            span = line.span(match.start(), stop)
             if any(start < span[1] and span[0] < end for start, end in taken):
                 continue
             corrected = line.index in corrections
             out.append(
-                Candidate("emails", match.group(0), line.index + 1, "scan", (span,), "address", corrected)
+                Candidate(
+                    "emails", line.text[match.start() : stop], line.index + 1, "scan", (span,), "address", corrected
+                )
             )
     return out
 
@@ -121,7 +125,7 @@ _COMPANY = textmatch.with_first_chars(
 )
 
 
-def scan_phones(lines: list[Line], taken: list[Span]) -> list[Candidate]:
+def scan_phones(lines: list[Line], taken: list[Span], corrections: frozenset[int] = frozenset()) -> list[Candidate]:
     """A phone-shaped number anywhere the member wrote it without a label (`call me at +81 70-…`)."""
     out = []
     for line in lines:
@@ -137,7 +141,10 @@ def scan_phones(lines: list[Line], taken: list[Span]) -> list[Candidate]:
             span = line.span(match.start(), match.end())
             if any(start < span[1] and span[0] < end for start, end in taken):
                 continue
-            out.append(Candidate("phone", match.group(), line.index + 1, "scan", (span,), "phone number"))
+            corrected = line.index in corrections  # `Sorry, typo above, my number is 080-…`
+            out.append(
+                Candidate("phone", match.group(), line.index + 1, "scan", (span,), "phone number", corrected)
+            )
     return out
 
 
