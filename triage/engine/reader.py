@@ -50,6 +50,11 @@ _TOKEN_VALIDATORS = frozenset(
         "card_last4",
     }
 )
+# A building and room number alone on a line (`サンハイツ102`, `グランメゾン 3F`, `ハイツ博多301号室`).
+_BUILDING_LINE = textmatch.compile(
+    r"[ ]?(?P<value>[\p{Han}\p{Katakana}ー・A-Za-z][\p{Han}\p{Katakana}ー・A-Za-z ]{0,23}"
+    r"[ ]?[0-9]{1,4}(?:-[0-9]{1,4})?(?:号室|号|階|F)?)[ ]?"
+)
 _RUN_ON = textmatch.compile(r"^[0-9A-Za-z._@-]+(?=$|[^0-9A-Za-z._@-])")
 _TOKENISH = textmatch.compile(r"[ ]?[0-9A-Za-z._@-]+[ -]?")
 _CLOSED_VOCABULARY = frozenset({"course", "payment_method", "carrier", "prefecture"})
@@ -308,11 +313,34 @@ class Reader:
             return
         span = line.locate(value, start)
         more, more_spans = self._continuation(target, value, index, start)
+        spans: tuple[tuple[int, int], ...] = (span,) if span else ()
+        wrapped = self._address_wrap(target, value, index, start)
+        if wrapped is not None and span:
+            value, spans = f"{value} {wrapped[0]}", (span, wrapped[1])
         self.candidates.append(
-            Candidate(
-                target, value, index + 1, source, (span,) if span else (), cue, corrected, more, more_spans
-            )
+            Candidate(target, value, index + 1, source, spans, cue, corrected, more, more_spans)
         )
+
+    def _address_wrap(
+        self, target: str, value: str, index: int, start: int
+    ) -> tuple[str, tuple[int, int]] | None:
+        """`住所:…相模原6-14-2` / ` サンハイツ102`: the building and room a client wrapped onto the
+        next line (a line of a name and a room number, nothing else) belong to the address."""
+        definition = self.rules.fields.get(target)
+        nxt = index + 1
+        if definition is None or definition.validator != "address" or nxt >= len(self.text):
+            return None
+        following = self.text[nxt]
+        if not following[-1:].isdigit() and not following.endswith(("号室", "号", "階")):
+            return None  # cheap: a building line ends with its room number
+        line = self.text[index]
+        if not line.rstrip().endswith(value) or line.find(value, start) < 0 or nxt in self.consumed:
+            return None
+        found = _BUILDING_LINE.fullmatch(following)
+        if found is None:
+            return None
+        self.consumed.add(nxt)
+        return found.group("value"), self.lines[nxt].span(found.start("value"), found.end("value"))
 
     def _shape_value(self, target: str, text: str) -> str | None:
         definition = self.rules.fields.get(target)
