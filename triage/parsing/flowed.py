@@ -43,10 +43,10 @@ def unflow(text: str, *, delsp: bool) -> str:
             continue
         if line.startswith(" "):
             line = line[1:]  # space-stuffed
-        if pending is not None and not line:
-            # A soft break before an empty line: the paragraph ends there and the empty line is
-            # kept, so the member's paragraphs stay apart as they saw them.
-            out.extend((pending, ""))
+        if pending is not None and (not line or line == "-- "):
+            # A soft break before an empty line or the signature separator: the paragraph ends
+            # there and that line is kept, so the member's paragraphs stay apart as they saw them.
+            out.extend((pending, line))
             pending = None
             continue
         joined = line if pending is None else pending + line
