@@ -36,7 +36,9 @@ def verdict_of(body: str, mailbox: str) -> Verdict:
         "Message-ID: <m1@example.jp>\nDate: Sat, 21 Nov 2026 10:00:00 +0900\nMIME-Version: 1.0\n"
         "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n" + body
     ).encode()
-    return judge(parse_mail(raw), envelope_to=f"{mailbox}@example.jp", settings=Settings(), rules=RULES, today=TODAY)
+    return judge(
+        parse_mail(raw), envelope_to=f"{mailbox}@example.jp", settings=Settings(), rules=RULES, today=TODAY
+    )
 
 
 # --- a comma or a Japanese stop in place of a dot: one broken address (reading 9) ----------------
@@ -59,7 +61,11 @@ def test_broken_tail(text: str, end: int, want: int) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["メアド→hana.kudo@i.softbank,jp", "メールアドレスは hana.kudo@i.softbank,jp です。", "my email is hana.kudo@i.softbank,jp"],
+    [
+        "メアド→hana.kudo@i.softbank,jp",
+        "メールアドレスは hana.kudo@i.softbank,jp です。",
+        "my email is hana.kudo@i.softbank,jp",
+    ],
 )
 def test_an_address_with_a_comma_for_a_dot_is_one_invalid_address(text: str) -> None:
     result = run(text)
@@ -92,12 +98,18 @@ def test_a_japanese_afterthought_corrects_the_length() -> None:
 
 
 def test_an_english_mistyped_member_number_is_corrected() -> None:
-    text = "Member number I typed: 4402217\n\nSorry, I mistyped above: the member number is 4420217, not 4402217."
+    text = (
+        "Member number I typed: 4402217\n\n"
+        "Sorry, I mistyped above: the member number is 4420217, not 4402217."
+    )
     assert run(text, "secure_lunasea").value("login_member_number") == "4420217"
 
 
 def test_a_corrected_address_withdraws_the_broken_one() -> None:
-    text = "メールアドレスは kei_fan@yahoo.co,jp です。\n\n上のアドレスは間違いで、正しくは kei_fan@yahoo.co.jp です。"
+    text = (
+        "メールアドレスは kei_fan@yahoo.co,jp です。\n\n"
+        "上のアドレスは間違いで、正しくは kei_fan@yahoo.co.jp です。"
+    )
     result = run(text)
     assert result.value("emails") == ["kei_fan@yahoo.co.jp"]
     assert invalid_of(result, "emails") == []
@@ -150,8 +162,14 @@ def test_a_rule_before_the_members_own_text_is_no_signature() -> None:
 @pytest.mark.parametrize(
     ("text", "want"),
     [
-        ("住所：神奈川県相模原市中央区相模原6-14-2\n サンハイツ102", "神奈川県相模原市中央区相模原6-14-2 サンハイツ102"),
-        ("住所：広島県広島市南区宇品海岸2-7-15\nグランコート宇品 503号室", "広島県広島市南区宇品海岸2-7-15 グランコート宇品 503号室"),
+        (
+            "住所：神奈川県相模原市中央区相模原6-14-2\n サンハイツ102",
+            "神奈川県相模原市中央区相模原6-14-2 サンハイツ102",
+        ),
+        (
+            "住所：広島県広島市南区宇品海岸2-7-15\nグランコート宇品 503号室",
+            "広島県広島市南区宇品海岸2-7-15 グランコート宇品 503号室",
+        ),
         ("住所：大阪府吹田市千里山東3-4-11\n電話番号：090-1111-2222", "大阪府吹田市千里山東3-4-11"),
         ("住所：大阪府吹田市千里山東3-4-11\nよろしくお願いします。", "大阪府吹田市千里山東3-4-11"),
     ],
@@ -170,7 +188,10 @@ def test_pack_fields_expand_the_carrier_id() -> None:
 
 
 def test_invalid_outside_the_pack_is_not_reported_nor_asked_for() -> None:
-    body = "ログインID：kt_fan0101\nメール：kt@example.jp\n電話番号：090-1111-2222\nログイン時に入力したパスワード：0121\n"
+    body = (
+        "ログインID：kt_fan0101\nメール：kt@example.jp\n電話番号：090-1111-2222\n"
+        "ログイン時に入力したパスワード：0121\n"
+    )
     verdict = verdict_of(body, "secure_billing")
     assert verdict.extraction is not None
     assert [item.field for item in verdict.extraction.invalid] == []

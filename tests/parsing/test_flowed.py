@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.parsing.test_mime import build
 from triage.parsing.flowed import is_flowed, unflow
 from triage.parsing.mime import parse_mail
+
+
+def build(body: bytes, content_type: str = "text/plain; charset=UTF-8") -> bytes:
+    head = (
+        "From: taro@example.jp\r\nTo: secure_jo1@example.jp\r\nSubject: test\r\nMIME-Version: 1.0\r\n"
+        f"Content-Type: {content_type}\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    )
+    return head.encode("ascii") + body
 
 
 @pytest.mark.parametrize(
@@ -44,12 +51,12 @@ def test_a_soft_break_before_an_empty_line_keeps_the_paragraphs_apart() -> None:
 
 
 def test_parse_mail_unflows_a_flowed_plain_part() -> None:
-    body = "Phone: 070-3392- \r\n6154\r\nEmail: sora@yah \r\noo.co.jp\r\n".encode()
+    body = b"Phone: 070-3392- \r\n6154\r\nEmail: sora@yah \r\noo.co.jp\r\n"
     mail = parse_mail(build(body, content_type="text/plain; charset=UTF-8; format=flowed; delsp=yes"))
     assert mail.text.splitlines() == ["Phone: 070-3392-6154", "Email: sora@yahoo.co.jp"]
 
 
 def test_parse_mail_leaves_fixed_text_as_written() -> None:
-    body = "Phone: 070-3392- \r\n6154\r\n".encode()
+    body = b"Phone: 070-3392- \r\n6154\r\n"
     mail = parse_mail(build(body))
     assert mail.text.splitlines() == ["Phone: 070-3392- ", "6154"]

@@ -142,7 +142,7 @@ _BUSINESS = textmatch.with_first_chars(
 
 
 def scan_phones(
-    lines: list[Line], taken: list[Span], corrections: frozenset[int] = frozenset()
+    lines: list[Line], taken: list[Span], corrections: set[int] | frozenset[int] = frozenset()
 ) -> list[Candidate]:
     """A phone-shaped number anywhere the member wrote it without a label (`call me at +81 70-…`)."""
     out = []

@@ -301,7 +301,8 @@ def _withdraw_corrected(ordered: list[Candidate], rules: RuleSet, resolver: Reso
 
 
 def _address_of(text: str) -> str:
-    """The address in a labelled value (`mai@yahoo.co,jp です` -> `mai@yahoo.co,jp`): the one word with `@`."""
+    """The address in a labelled value (`mai@yahoo.co,jp です` -> `mai@yahoo.co,jp`): its one word
+    with `@`."""
     words = [word for word in text.split() if "@" in word]
     return words[0].strip("「」『』()（）<>\"'") if len(words) == 1 else text
 

@@ -5,9 +5,9 @@ space at the end of the line; the reader joins such a line with the next one. Wi
 that space was added by the client and is deleted when the lines are joined (§4.2), so a phone
 number or an e-mail address the client broke (`090-3318- ` / `7702`) reads whole again. A line
 starting with a space was space-stuffed (§4.4) and loses that one space. Only the member's own
-lines are unwrapped (an empty line after a soft break is kept): quoted lines (`>`) are left exactly as written, for the quote splitter, and
+lines are unwrapped: quoted lines (`>`) are left exactly as written, for the quote splitter, and
 a quoted line never joins an unquoted one (§4.5, different quote depth). The signature separator
-`-- ` is never a soft break (§4.3).
+`-- ` is never a soft break (§4.3); an empty line or `-- ` after a soft break is kept.
 
 Plain string operations only: no pattern runs over the member's text here.
 """
@@ -34,15 +34,14 @@ def unflow(text: str, *, delsp: bool) -> str:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     out: list[str] = []
     pending: str | None = None  # an unquoted line that ended with a soft break
-    for line in lines:
-        if line.startswith(">"):
+    for written in lines:
+        if written.startswith(">"):
             if pending is not None:
                 out.append(pending)
                 pending = None
-            out.append(line)
+            out.append(written)
             continue
-        if line.startswith(" "):
-            line = line[1:]  # space-stuffed
+        line = written[1:] if written.startswith(" ") else written  # space-stuffed
         if pending is not None and (not line or line == "-- "):
             # A soft break before an empty line or the signature separator: the paragraph ends
             # there and that line is kept, so the member's paragraphs stay apart as they saw them.
