@@ -134,7 +134,7 @@ _COMPANY = textmatch.with_first_chars(
 # A shop, salon or office: a signature only inside a block set off by rule lines.
 _BUSINESS = textmatch.with_first_chars(
     textmatch.compile(
-        r"美容室|美容院|サロン|クリニック|医院|事務所|営業時間|定休日|担当|店舗|[\p{Han}\p{Katakana}]店(?![\p{Han}\p{Hiragana}])"
+        r"美容室|美容院|サロン|クリニック|医院|事務所|営業時間|定休日|担当|店舗|店(?<=[\p{Han}\p{Katakana}]店)(?![\p{Han}\p{Hiragana}])"
         r"|(?i:\b(?:salon|clinic|office|shop|store|opening hours|business hours)\b)",
         name="business",
     )

@@ -53,7 +53,8 @@ _TOKEN_VALIDATORS = frozenset(
 # A building and room number alone on a line (`サンハイツ102`, `グランメゾン 3F`, `ハイツ博多301号室`).
 _BUILDING_LINE = textmatch.compile(
     r"[ ]?(?P<value>[\p{Han}\p{Katakana}ー・A-Za-z][\p{Han}\p{Katakana}ー・A-Za-z ]{0,23}"
-    r"[ ]?[0-9]{1,4}(?:-[0-9]{1,4})?(?:号室|号|階|F)?)[ ]?"
+    r"[ ]?[0-9]{1,4}(?:-[0-9]{1,4})?(?:号室|号|階|F)?)[ ]?",
+    name="reader.building_line",
 )
 _RUN_ON = textmatch.compile(r"^[0-9A-Za-z._@-]+(?=$|[^0-9A-Za-z._@-])")
 _TOKENISH = textmatch.compile(r"[ ]?[0-9A-Za-z._@-]+[ -]?")
@@ -316,7 +317,9 @@ class Reader:
         spans: tuple[tuple[int, int], ...] = (span,) if span else ()
         wrapped = self._address_wrap(target, value, index, start)
         if wrapped is not None and span:
-            value, spans = f"{value} {wrapped[0]}", (span, wrapped[1])
+            # The second span runs from the end of the first over the line break: the text staff
+            # see gives back the value with its one space.
+            value, spans = f"{value} {wrapped[0]}", (span, (span[1], wrapped[1][1]))
         self.candidates.append(
             Candidate(target, value, index + 1, source, spans, cue, corrected, more, more_spans)
         )
