@@ -206,3 +206,22 @@ def test_invalid_inside_the_pack_is_still_reported() -> None:
     verdict = verdict_of(body, "secure_billing")
     assert verdict.extraction is not None
     assert [item.field for item in verdict.extraction.invalid] == ["phone"]
+
+
+# --- a value must look like its field (reading 10) -------------------------------------------------
+
+
+def test_a_password_label_answered_with_a_count_is_a_length() -> None:
+    result = run("Password I entered: 10 characters", "secure_jo1")
+    assert result.value("password_length") == 10
+    assert run("入力したパスワード：12文字", "secure_jo1").value("password_length") == 12
+
+
+def test_a_sentence_before_a_dash_is_no_label() -> None:
+    result = run(
+        "I pay through au - my continuous billing ID (継続課金ID) is 62018843027.",
+        "secure_produce101shinsekai",
+    )
+    assert invalid_of(result, "payment_method") == []
+    assert result.value("carrier") == "au"
+    assert result.value("au_billing_id") == "62018843027"

@@ -192,6 +192,8 @@ class Reader:
             return None
         if len(label) > 40 or label.count(" ") > 6 or _DIGIT_OUTSIDE_BRACKETS.search(label):
             return None  # a label names a field; a sentence with a number in it is no label
+        if match.group("dsep") and label.startswith(("I ", "I'", "We ")):
+            return None  # `I pay through au - my billing ID is …`: a sentence and a dash, no label
         target = self.labels.classify(label)
         if not target:
             return None
@@ -566,5 +568,8 @@ def _lead_cut(rest: str) -> str:
 _OF_PHRASE = textmatch.compile(r"[^0-9、。,.]{1,8}の[ ]?")
 _SHORT_TERM_FOLLOWERS = frozenset(("は", ":", "=", " ", "(", "（", "→", "が", "も", ""))
 # `My nickname on the site is emi_s`: a few words between an English label and its verb.
-_EN_GAP = textmatch.compile(r"[ ]?(?:[A-Za-z']+[ ]){0,5}?(?:is|was|are|were|:|=)[ ]", textmatch.IGNORECASE)
+# A bracketed gloss may stand among them (`my continuous billing ID (継続課金ID) is 62018843027`).
+_EN_GAP = textmatch.compile(
+    r"[ ]?(?:[A-Za-z']+[ ]|[(（][^()（）]{1,20}[)）][ ]){0,5}?(?:is|was|are|were|:|=)[ ]", textmatch.IGNORECASE
+)
 _HINTS_AFTER = textmatch.compile(r"(?:[ ]?[(（\[【][^()（）\[\]【】]{0,20}[)）\]】])+")
