@@ -570,6 +570,7 @@ _SHORT_TERM_FOLLOWERS = frozenset(("は", ":", "=", " ", "(", "（", "→", "が
 # `My nickname on the site is emi_s`: a few words between an English label and its verb.
 # A bracketed gloss may stand among them (`my continuous billing ID (継続課金ID) is 62018843027`).
 _EN_GAP = textmatch.compile(
-    r"[ ]?(?:[A-Za-z']+[ ]|[(（][^()（）]{1,20}[)）][ ]){0,5}?(?:is|was|are|were|:|=)[ ]", textmatch.IGNORECASE
+    r"[ ]?(?:[A-Za-z']+[ ]|[(（][^()（）]{1,20}[)）][ ]){0,5}?(?:is|was|are|were|:|=)[ ]",
+    textmatch.IGNORECASE,
 )
 _HINTS_AFTER = textmatch.compile(r"(?:[ ]?[(（\[【][^()（）\[\]【】]{0,20}[)）\]】])+")
