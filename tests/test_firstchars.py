@@ -51,6 +51,7 @@ def _pairs() -> list[tuple[textmatch.Pattern, regex.Pattern[str]]]:
         textmatch.any_of(rules.not_given, name="not_given"),
         textmatch.any_of(rules.corrections, name="corrections"),
         detectors._COMPANY,
+        detectors._BUSINESS,
     ]
     return [(fast, regex.compile(fast.pattern, fast.flags)) for fast in faster if fast is not None]
 
@@ -58,6 +59,7 @@ def _pairs() -> list[tuple[textmatch.Pattern, regex.Pattern[str]]]:
 _TEXT = st.text(
     alphabet="覚えていませんわからない分かりません知らず忘れました設定してない取った記憶"
     "正しくは訂正間違いではなく株式会社代表 Inc Co Ltd LLC FAX fax ﬀ ſ K İ ß"
+    "美容室サロン担当岐阜店舗 salon Shop OFFICE"
     " I don't know remember never set not sure forgot haven't correct number sorry my is should be meant"
     ".,'\n0123",
     max_size=60,

@@ -93,6 +93,11 @@ def judge(
     extraction = extract(
         mail.text, rules, today=today, our_local_parts=rules.mailboxes, mailbox=where.mailbox
     )
+    # `invalid` names only fields of the mailbox's pack (docs/decisions.md): a value the mailbox
+    # never asked for (a login password in a JO1 mail) is not the member's mistake to fix, and the
+    # reply must not ask for it. Valid values of other fields are still reported (cli.md).
+    pack_fields = pack.fields
+    extraction.invalid = [item for item in extraction.invalid if item.field in pack_fields]
     missing, blocking = evaluate(pack, extraction)
     facts = Facts(where.mailbox, (), is_icloud(mail, settings), missing, blocking)
     decision = decide(facts)

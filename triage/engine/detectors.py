@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 
 from triage import textmatch
+from triage.engine.emails import broken_tail
 from triage.engine.result import Candidate
 from triage.engine.spec import RuleSet
 from triage.engine.text import Line, Span
@@ -98,12 +99,21 @@ def scan_emails(lines: list[Line], taken: list[Span], corrections: set[int]) -> 
         except textmatch.MatchTimeout:
             continue
         for match in matches:
-            span = line.span(match.start(), match.end())
+            stop = broken_tail(line.text, match.end())  # `a.b@i.softbank,jp` is one broken address
+            span = line.span(match.start(), stop)
             if any(start < span[1] and span[0] < end for start, end in taken):
                 continue
             corrected = line.index in corrections
             out.append(
-                Candidate("emails", match.group(0), line.index + 1, "scan", (span,), "address", corrected)
+                Candidate(
+                    "emails",
+                    line.text[match.start() : stop],
+                    line.index + 1,
+                    "scan",
+                    (span,),
+                    "address",
+                    corrected,
+                )
             )
     return out
 
@@ -123,7 +133,19 @@ _COMPANY = textmatch.with_first_chars(
 )
 
 
-def scan_phones(lines: list[Line], taken: list[Span]) -> list[Candidate]:
+# A shop, salon or office: a signature only inside a block set off by rule lines.
+_BUSINESS = textmatch.with_first_chars(
+    textmatch.compile(
+        r"美容室|美容院|サロン|クリニック|医院|事務所|営業時間|定休日|担当|店舗|店(?<=[\p{Han}\p{Katakana}]店)(?![\p{Han}\p{Hiragana}])"
+        r"|(?i:\b(?:salon|clinic|office|shop|store|opening hours|business hours)\b)",
+        name="business",
+    )
+)
+
+
+def scan_phones(
+    lines: list[Line], taken: list[Span], corrections: set[int] | frozenset[int] = frozenset()
+) -> list[Candidate]:
     """A phone-shaped number anywhere the member wrote it without a label (`call me at +81 70-…`)."""
     out = []
     for line in lines:
@@ -139,7 +161,10 @@ def scan_phones(lines: list[Line], taken: list[Span]) -> list[Candidate]:
             span = line.span(match.start(), match.end())
             if any(start < span[1] and span[0] < end for start, end in taken):
                 continue
-            out.append(Candidate("phone", match.group(), line.index + 1, "scan", (span,), "phone number"))
+            corrected = line.index in corrections  # `Sorry, typo above, my number is 080-…`
+            out.append(
+                Candidate("phone", match.group(), line.index + 1, "scan", (span,), "phone number", corrected)
+            )
     return out
 
 
@@ -156,6 +181,30 @@ def signature_lines(lines: list[Line]) -> set[int]:
         block = [later.index for later in lines[first:]]
         if any(index in out for index in block):
             out.update(block)
+        out.update(_business_blocks(joined, starts, lines))
+    return out
+
+
+def _business_blocks(joined: str, starts: list[int], lines: list[Line]) -> set[int]:
+    """A block set off by rule lines at the end of the mail that names a shop, salon or office
+    (`美容室 Lien 岐阜店`, `担当 上田`, `営業時間`): the member's workplace signature, its TEL is not
+    the member's. The words count only there: `担当の方へ` in the member's text is no signature."""
+    out: set[int] = set()
+    cues = [bisect.bisect_right(starts, match.start()) - 1 for match in _BUSINESS.finditer(joined)]
+    if not cues:
+        return out
+    rules = [
+        bisect.bisect_right(starts, match.start()) - 1 for match in _SIGNATURE_RULE_ANY_LINE.finditer(joined)
+    ]
+    for cue in cues:
+        before = [rule for rule in rules if rule < cue]
+        if not before:
+            continue
+        after = [rule for rule in rules if rule > cue]
+        end = after[0] if after else len(lines)
+        if any(line.text.strip() for line in lines[end:] if line.index not in rules):
+            continue  # the member's text goes on below: a separator, not a signature
+        out.update(range(before[-1] + 1, end))
     return out
 
 

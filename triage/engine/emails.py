@@ -90,6 +90,36 @@ def _bad(reason_ja: str, reason_en: str, suggestion: str | None = None) -> Email
     return EmailCheck(None, reason_ja, reason_en, suggestion)
 
 
+def broken_tail(text: str, end: int) -> int:
+    """Where an address found up to `end` really ends when a comma or a Japanese stop stands in
+    place of a dot (`renka.ueno@i.softbank,jp`, `taro@gmail、com`): the address runs on over it and
+    is one broken address (readings.md 9), never the valid-looking `renka.ueno@i.softbank`.
+    Returns `end` when nothing of the kind follows."""
+    stop = end
+    while stop + 1 < len(text) and text[stop] in _DOT_STAND_INS:
+        run = stop + 1
+        while run < len(text) and (_domain_char(text[run]) or text[run] in ".-"):
+            run += 1
+        piece = text[stop + 1 : run]
+        if (
+            not piece[:1].isalnum()
+            or text[run : run + 1] == "@"  # `a@b.jp,c@d.jp`: the next address
+            or (text[stop] in _JA_STOPS and len(piece) > 4)  # `…@gmail.com、plusは`: a pause
+        ):
+            break
+        stop = run
+    return stop
+
+
+def _domain_char(ch: str) -> bool:
+    """A letter or digit of a domain as members write it: lower case (`、Plus` starts a sentence)."""
+    return ch.isascii() and (ch.isdigit() or ch.islower())
+
+
+_DOT_STAND_INS = frozenset(",、。，．")
+_JA_STOPS = frozenset("、。")
+
+
 def clean_candidate(value: str) -> str:
     """NFKC, ``mailto:`` and a sentence-final period removed (``…@outlook.com.``)."""
     text = unicodedata.normalize("NFKC", value).strip()

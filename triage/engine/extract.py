@@ -115,7 +115,7 @@ def extract(
             candidates += _guard("e-mails", lambda: detectors.scan_emails(lines, taken, corrections), [])
         if "phone" in rules.fields:
             held = [span for c in candidates for span in (*c.spans, *c.more_spans)]
-            candidates += _guard("phones", lambda: detectors.scan_phones(lines, held), [])
+            candidates += _guard("phones", lambda: detectors.scan_phones(lines, held, corrections), [])
         signature: set[int] = _guard("signature", lambda: detectors.signature_lines(lines), set())
         candidates = [c for c in candidates if not (c.target == "phone" and c.line - 1 in signature)]
         if budget.remaining() < RESOLVE_GRACE:  # what was found is still validated and chosen

@@ -327,8 +327,9 @@ _EN_RE = textmatch.compile(
     textmatch.IGNORECASE,
     name="normalize.placeholder_en",
 )
+# An answer of dashes, crosses or question marks only (`-`, `×`, `？？`): not given.
 _ONLY_DASHES_OR_CROSSES = textmatch.compile(
-    rf"[\s{textmatch.escape(DASHES)}~〜―×✕xX/]+", textmatch.IGNORECASE, name="normalize.only_dashes"
+    rf"[\s{textmatch.escape(DASHES)}~〜―×✕xX/?？]+", textmatch.IGNORECASE, name="normalize.only_dashes"
 )
 
 

@@ -52,6 +52,12 @@ _TOKEN_VALIDATORS = frozenset(
         "card_last4",
     }
 )
+# A building and room number alone on a line (`サンハイツ102`, `グランメゾン 3F`, `ハイツ博多301号室`).
+_BUILDING_LINE = textmatch.compile(
+    r"[ ]?(?P<value>[\p{Han}\p{Katakana}ー・A-Za-z][\p{Han}\p{Katakana}ー・A-Za-z ]{0,23}"
+    r"[ ]?[0-9]{1,4}(?:-[0-9]{1,4})?(?:号室|号|階|F)?)[ ]?",
+    name="reader.building_line",
+)
 _RUN_ON = textmatch.compile(r"^[0-9A-Za-z._@-]+(?=$|[^0-9A-Za-z._@-])")
 _TOKENISH = textmatch.compile(r"[ ]?[0-9A-Za-z._@-]+[ -]?")
 _CLOSED_VOCABULARY = frozenset({"course", "payment_method", "carrier", "prefecture"})
@@ -60,7 +66,10 @@ _CTX = FieldContext(today=dt.date(2000, 1, 1))
 _LEAD_SEPARATOR = textmatch.compile(r"^(?:[-–—][ ]|[-=]>[ ]?|[→:=|][ ]?)+")
 _BRACKET_VALUE = textmatch.compile(r"[ ]?【([^【】/]{1,40})】")
 # Particles between a label inside a sentence and its value (`パスワードに 1234…`, `IDが…`).
-_INLINE_GAP = textmatch.compile(r"(?:(?:は|が|に|を|も)[ ]?|[ ]?(?::|=|is|was|are|were|of|,)[ ]?|[ ])?")
+# A comma only before a number (`my member number, 9021776, and …`): `no login ID, but …` gives no value.
+_INLINE_GAP = textmatch.compile(
+    r"(?:(?:は|が|に|を|も)[ ]?|[ ]?(?::|=|is|was|are|were|of)[ ]?|,[ ]?(?=[0-9])|[ ])?"
+)
 
 
 class Reader:
@@ -207,6 +216,8 @@ class Reader:
             return None  # a label names a field; a sentence with a number in it is no label
         if label[:1] in "IW" and label.split(" ", 1)[0] in _SUBJECTS:
             return None  # `I pay through au - …`, `I can't reset my password - …`: a sentence
+        if match.group("dsep") and label.startswith(("I ", "I'", "We ")):
+            return None  # `I pay through au - my billing ID is …`: a sentence and a dash, no label
         target = self.labels.classify(label)
         options = match.group("opts")
         if target and options and self.labels.excluded(target, label + options):
@@ -376,11 +387,36 @@ class Reader:
             return
         span = line.locate(value, start)
         more, more_spans = self._continuation(target, value, index, start)
+        spans: tuple[tuple[int, int], ...] = (span,) if span else ()
+        wrapped = self._address_wrap(target, value, index, start)
+        if wrapped is not None and span:
+            # The second span runs from the end of the first over the line break: the text staff
+            # see gives back the value with its one space.
+            value, spans = f"{value} {wrapped[0]}", (span, (span[1], wrapped[1][1]))
         self.candidates.append(
-            Candidate(
-                target, value, index + 1, source, (span,) if span else (), cue, corrected, more, more_spans
-            )
+            Candidate(target, value, index + 1, source, spans, cue, corrected, more, more_spans)
         )
+
+    def _address_wrap(
+        self, target: str, value: str, index: int, start: int
+    ) -> tuple[str, tuple[int, int]] | None:
+        """`住所:…相模原6-14-2` / ` サンハイツ102`: the building and room a client wrapped onto the
+        next line (a line of a name and a room number, nothing else) belong to the address."""
+        definition = self.rules.fields.get(target)
+        nxt = index + 1
+        if definition is None or definition.validator != "address" or nxt >= len(self.text):
+            return None
+        following = self.text[nxt]
+        if not following[-1:].isdigit() and not following.endswith(("号室", "号", "階")):
+            return None  # cheap: a building line ends with its room number
+        line = self.text[index]
+        if not line.rstrip().endswith(value) or line.find(value, start) < 0 or nxt in self.consumed:
+            return None
+        found = _BUILDING_LINE.fullmatch(following)
+        if found is None:
+            return None
+        self.consumed.add(nxt)
+        return found.group("value"), self.lines[nxt].span(found.start("value"), found.end("value"))
 
     def _shape_value(self, target: str, text: str) -> str | None:
         definition = self.rules.fields.get(target)
@@ -613,9 +649,10 @@ def _lead_cut(rest: str) -> str:
 _OF_PHRASE = textmatch.compile(r"[^0-9、。,.]{1,8}の[ ]?")
 _SHORT_TERM_FOLLOWERS = frozenset(("は", ":", "=", " ", "(", "（", "→", "が", "も", ""))
 # `My nickname on the site is emi_s`: a few words between an English label and its verb.
-# `my continuous billing ID (継続課金ID) is …`: the label's own gloss in brackets may stand before the verb.
+# `my continuous billing ID (継続課金ID) is …`: the label's own gloss in brackets may stand among the words.
 _EN_GAP = textmatch.compile(
-    r"[ ]?(?:[A-Za-z']+[ ]){0,7}?(?:[(][^()]{1,20}[)][ ])?(?:is|was|are|were|:|=)[ ]", textmatch.IGNORECASE
+    r"[ ]?(?:[A-Za-z']+[ ]|[(（][^()（）]{1,20}[)）][ ]){0,7}?(?:is|was|are|were|:|=)[ ]",
+    textmatch.IGNORECASE,
 )
 _OPENING_QUOTES = ("「", "『", '"', "“")
 _HINTS_AFTER = textmatch.compile(r"(?:[ ]?[(（\[【][^()（）\[\]【】]{0,20}[)）\]】])+")

@@ -15,6 +15,7 @@ import datetime as dt
 from dataclasses import replace
 
 from triage import textmatch
+from triage.engine.emails import broken_tail
 from triage.engine.fields import VALIDATORS, Bad, FieldContext, Ok
 from triage.engine.normalize import for_report
 from triage.engine.result import SOURCE_RANK, Candidate, Considered, Extraction, Found, Invalid
@@ -212,8 +213,8 @@ class Resolver:
             if not tokens or _SPACE_INSIDE.fullmatch(piece):
                 self.take("emails", candidate, piece)  # `risa 0228@gmail.com` is one broken address
                 continue
-            for token in tokens:
-                self.take("emails", candidate, token)
+            for match in _EMAIL_TOKEN.finditer(piece):
+                self.take("emails", candidate, piece[match.start() : broken_tail(piece, match.end())])
 
 
 def _describe(found: Found) -> str:
@@ -290,13 +291,20 @@ def _withdraw_corrected(ordered: list[Candidate], rules: RuleSet, resolver: Reso
                 for other in ordered
                 if other.target == candidate.target and other.corrected and other.text != candidate.text
             ]
-            if any(_slips(candidate.text, other.text) <= 2 for other in fixed):
+            if any(_slips(_address_of(candidate.text), _address_of(other.text)) <= 2 for other in fixed):
                 resolver._note(
                     candidate.target, candidate, candidate.text, "withdrawn", "corrected later in the mail"
                 )
                 continue
         kept.append(candidate)
     return kept
+
+
+def _address_of(text: str) -> str:
+    """The address in a labelled value (`mai@yahoo.co,jp です` -> `mai@yahoo.co,jp`): its one word
+    with `@`."""
+    words = [word for word in text.split() if "@" in word]
+    return words[0].strip("「」『』()（）<>\"'") if len(words) == 1 else text
 
 
 def _slips(a: str, b: str) -> int:

@@ -80,6 +80,19 @@ class MailboxPack:
     # it, one item per field of faq_order. Unlabelled answers follow it.
     faq_items: tuple[tuple[str, ...], ...] = ()
 
+    @property
+    def fields(self) -> frozenset[str]:
+        """Every field this mailbox asks for: required (conditions included), optional, and the
+        carrier ids behind `carrier_id`. The desk scores only these (readings.md 3)."""
+        names = set(self.optional)
+        for requirement in self.requires:
+            names.update(requirement.fields)
+            if requirement.when_field:
+                names.add(requirement.when_field)
+        if CARRIER_ID in names:
+            names.update(CARRIER_ID_FIELDS.values())
+        return frozenset(names)
+
 
 @dataclass(frozen=True)
 class RuleSet:

@@ -24,6 +24,7 @@ from triage.errors import ParseFailure
 from triage.parsing.addresses import message_ids, parse_address_list, parse_from, parse_return_path
 from triage.parsing.charsets import decode_bytes
 from triage.parsing.emoji import note_sender, sender_scope
+from triage.parsing.flowed import is_flowed, unflow
 from triage.parsing.headers import decode_header
 from triage.parsing.htmltext import html_to_text
 from triage.parsing.model import Address, Attachment, ParsedMail, PartInfo
@@ -291,6 +292,10 @@ def _parse(raw: bytes, limits: Limits) -> ParsedMail:
         charset = _charset_label(part)  # read once: each read parses the Content-Type again
         if (ctype.startswith("text/") or unsplit) and not attachment:
             text, how, size = _decode_part(part, charset)
+            if ctype == "text/plain":
+                flowed, delsp = is_flowed(str(part.get("Content-Type", "")))
+                if flowed:  # RFC 3676: join the client's soft breaks (a wrapped number reads whole)
+                    text = unflow(text, delsp=delsp)
             if (ctype == "text/plain" or unsplit) and text.strip():
                 # A second text part after an inline image is the member's too (issue 8): join them.
                 plain = (text, how) if plain is None else (plain[0].rstrip("\n") + "\n\n" + text, plain[1])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from triage import textmatch
-from triage.engine.normalize import to_katakana_fullwidth
+from triage.engine.normalize import for_report, to_katakana_fullwidth
 from triage.engine.validators.base import ANY_DIGIT, HAN, LETTER, Bad, FieldContext, Ok, Result, prepare
 
 _SELF_INTRODUCTION = textmatch.compile(
@@ -85,7 +85,10 @@ def _plain_value(raw: str) -> str | None:
     value = prepare(raw)
     if value is None:
         return None
-    return _COPULA.sub("", value).strip() or value
+    bare = _COPULA.sub("", value).strip()
+    if not bare or bare == value:
+        return value
+    return for_report(bare) or bare  # `「mk_fan2290」です`: the quotes enclose the value once です is gone
 
 
 def nickname(raw: str, ctx: FieldContext) -> Result:
