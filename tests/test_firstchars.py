@@ -75,3 +75,25 @@ def test_faster_patterns_find_the_same_matches(text: str) -> None:
         want = [(m.span(), m.groups()) for m in plain.finditer(text)]
         assert got == want
         assert fast.pattern == plain.pattern
+
+
+_BELOW = st.text(
+    alphabet="下記以次のにとおり通りようになりますでございます記載 as follows below see Below SEE ſ ẞ ß.\n",
+    max_size=30,
+)
+
+
+def test_first_chars_of_the_points_below_patterns() -> None:
+    starts = [textmatch.first_chars(pattern) for pattern in _rules().points_below]
+    assert starts[0] is not None and {"下", "以", "次"} <= starts[0]
+    assert all(chars is not None for chars in starts)  # so the reader's skip does skip
+    assert textmatch.first_chars(textmatch.compile(r"\p{Han}x")) is None  # a class: unknown
+
+
+@settings(max_examples=400, deadline=None)
+@given(_BELOW)
+def test_a_text_not_starting_with_first_chars_never_matches(text: str) -> None:
+    for pattern in _rules().points_below:
+        chars = textmatch.first_chars(pattern)
+        if chars is not None and text[:1] not in chars:
+            assert pattern.match(text) is None

@@ -391,6 +391,23 @@ def with_first_chars(pattern: Pattern) -> Pattern:
 _FIRST: dict[Pattern, Pattern] = {}
 
 
+def first_chars(pattern: Pattern) -> frozenset[str] | None:
+    """The characters every match of ``pattern`` starts with, or None when they cannot be told:
+    a caller skips ``pattern.match(text)`` when ``text[:1]`` is not among them (cached)."""
+    if pattern in _STARTS:
+        return _STARTS[pattern]
+    source, flags = pattern.pattern, pattern.flags
+    if source.startswith("(?i)"):
+        flags &= ~IGNORECASE  # first_atoms reads the prefix and gives every case
+    atoms = None if flags & (VERBOSE | IGNORECASE) else first_atoms(source)
+    chars = frozenset(atom[-1] for atom in atoms) if atoms and all(_is_char(a) for a in atoms) else None
+    _STARTS[pattern] = chars
+    return chars
+
+
+_STARTS: dict[Pattern, frozenset[str] | None] = {}
+
+
 def _is_char(atom: str) -> bool:
     return len(atom) == 1 or (len(atom) == 2 and atom[0] == "\\")
 

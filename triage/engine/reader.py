@@ -305,7 +305,11 @@ class Reader:
         return target
 
     def _points_below(self, value: str) -> bool:
-        return any(pattern.match(value) for pattern in self.rules.points_below)  # each starts with ^
+        for pattern in self.rules.points_below:  # each starts with ^
+            starts = textmatch.first_chars(pattern)
+            if (starts is None or value[:1] in starts) and pattern.match(value):
+                return True
+        return False
 
     @staticmethod
     def _hints_of(label: str) -> str:
