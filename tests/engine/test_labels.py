@@ -24,6 +24,10 @@ def run(text: str, mailbox: str) -> Extraction:
 
 
 CASES = [
+    # `8桁` after a label is part of it only when something follows (reading 4); alone it is the answer
+    ("【パスワードの桁数】8桁", "secure_jo1", "password_length", 8),
+    ("パスワードの桁数 10桁", "secure_jo1", "password_length", 10),
+    ("パスワード8桁：19900102", "secure_lunasea", "login_password", "19900102"),
     # hiragana and half-width katakana labels: compared as katakana
     ("なまえ：村上 理沙", "secure_jo1", "name_kanji", "村上 理沙"),
     ("【たんじょうび】1995年3月8日", "secure_jo1", "birth_date", "19950308"),

@@ -18,7 +18,11 @@ from triage.engine.spec import CARRIER_ID, RuleSet
 from triage.engine.text import light_normalise
 
 BULLETS = r"(?:[・･•●○◆◇■□▼▽▲△◎★☆※*+\-−>＞»〇◯]|[0-9]{1,2}[.)]|\([0-9]{1,2}\))"
-HINT = r"(?:[ ]?(?:[(\[【<](?![0-9 -]+[)\]】>])[^()\[\]【】<>]{0,60}[)\]】>]|[※★☆*][0-9]?|[0-9]{1,2}桁))"
+# `8桁` is label (`パスワード8桁：…`) only when something follows it: alone it is the answer.
+HINT = (
+    r"(?:[ ]?(?:[(\[【<](?![0-9 -]+[)\]】>])[^()\[\]【】<>]{0,60}[)\]】>]|[※★☆*][0-9]?"
+    r"|[0-9]{1,2}桁(?![ ]*$)))"
+)
 
 
 @dataclass(frozen=True)
