@@ -7,27 +7,8 @@ invalid reason. All data is invented.
 
 from __future__ import annotations
 
-import datetime
-from pathlib import Path
-
 import pytest
-
-from triage.engine.extract import Extraction, extract
-from triage.engine.loader import load_rules
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-RULES = load_rules(PROJECT_ROOT / "rules", PROJECT_ROOT / "replies")
-TODAY = datetime.date(2026, 11, 21)
-OURS = frozenset(RULES.packs)
-
-
-def run(text: str, mailbox: str | None = None) -> Extraction:
-    return extract(text, RULES, today=TODAY, our_local_parts=OURS, mailbox=mailbox)
-
-
-def invalid_of(extraction: Extraction, key: str) -> list[str]:
-    return [item.written for item in extraction.invalid if item.field == key]
-
+from enginekit import RULES, invalid_of, run
 
 # --- label and value on one line ---------------------------------------------------------------
 

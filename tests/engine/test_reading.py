@@ -7,22 +7,19 @@ names and numbers are invented. The corpus under tests/corpus/ has whole mails o
 from __future__ import annotations
 
 import datetime
-from pathlib import Path
 
 import pytest
+from enginekit import run as extract_text
 
-from triage.engine.extract import Extraction, extract
-from triage.engine.loader import load_rules
+from triage.engine.extract import Extraction
 from triage.engine.normalize import for_report
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-RULES = load_rules(PROJECT_ROOT / "rules", PROJECT_ROOT / "replies")
 TODAY = datetime.date(2026, 12, 7)
 NOT_READ = object()
 
 
 def run(text: str, mailbox: str = "secure_jo1") -> Extraction:
-    return extract(text, RULES, today=TODAY, our_local_parts=frozenset(RULES.packs), mailbox=mailbox)
+    return extract_text(text, mailbox, today=TODAY)
 
 
 CASES = [

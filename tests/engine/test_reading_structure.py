@@ -3,31 +3,14 @@ and `judge()`. All data is invented."""
 
 from __future__ import annotations
 
-import datetime
-from pathlib import Path
-
 import pytest
+from enginekit import RULES, TODAY, invalid_of, run
 
 from triage.config import Settings
 from triage.engine.emails import broken_tail
-from triage.engine.extract import Extraction, extract
-from triage.engine.loader import load_rules
 from triage.outbound.render import render_reply
 from triage.parsing.mime import parse_mail
 from triage.verdict import Verdict, judge
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-RULES = load_rules(PROJECT_ROOT / "rules", PROJECT_ROOT / "replies")
-TODAY = datetime.date(2026, 11, 21)
-OURS = frozenset(RULES.packs)
-
-
-def run(text: str, mailbox: str | None = None) -> Extraction:
-    return extract(text, RULES, today=TODAY, our_local_parts=OURS, mailbox=mailbox)
-
-
-def invalid_of(extraction: Extraction, key: str) -> list[str]:
-    return [item.written for item in extraction.invalid if item.field == key]
 
 
 def verdict_of(body: str, mailbox: str) -> Verdict:
