@@ -26,7 +26,7 @@ from scoring import CORPUS_ROOT, Report, Tally, score
 from triage.config import Settings
 from triage.engine.loader import load_rules
 
-FOLDERS = ("mails", "holdout", "fresh")
+FOLDERS = ("mails", "holdout", "fresh", "unseen")
 
 
 def weakest(tally: Tally, limit: int = 4) -> str:
