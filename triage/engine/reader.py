@@ -5,26 +5,22 @@ Sources, strongest first:
    `Member number I entered: …`), its value on the rest of the line, in a `【…】` right after it,
    or on the next line(s);
 2. a label inside a sentence (`継続課金IDは40000001234です`, `パスワードに 19911201 を入れました`),
-   where the field's shape says how far the value goes.
-Labels are exact FAQ labels or any label whose words name a field (labels.py).
+   where the field's shape says how far the value goes (inline.py).
+Labels are exact FAQ labels or any label whose words name a field (labels.py). The reader's state,
+how a value is emitted, shaped and followed onto the next lines are in readerbase.py.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-
 from triage import textmatch
-from triage.engine.fields import VALIDATORS, FieldContext, Ok
-from triage.engine.labels import LabelIndex
+from triage.engine.fields import VALIDATORS, Ok
+from triage.engine.inline import InlineLabels
 from triage.engine.normalize import for_report
-from triage.engine.result import Candidate
-from triage.engine.spec import CARRIER_ID, RuleSet
-from triage.engine.text import Line
+from triage.engine.readerbase import PLAIN_CONTEXT, TOKEN_VALIDATORS
+from triage.engine.spec import CARRIER_ID
 
 _LATE_HINT = textmatch.compile(r"^(?:[【\[(][^【】\[\]()]{0,60}[】\])][ ]?[※★☆*]?[ ]?)+[:=][ ]?")
 _PROSE_SEPARATORS = frozenset({"は", "って"})
-_CARRIER_ID_SHAPE = textmatch.compile(r"(?P<value>[A-Za-z0-9][A-Za-z0-9 -]{4,40}[A-Za-z0-9])")
-_NOT_A_VALUE_LINE = textmatch.compile(r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※]|[-=_*]{3,}|【[^】]{0,20}】$)")
 # The rest of a line that extends its label up to a later separator: `Plus member ID starting with E: …`.
 _LABEL_TAIL = textmatch.compile(
     r"^(?P<tail>[^:=→0-9@]{1,48}?(?:[ ]?[※★☆*][0-9])?)(?:[ ]?(?:[-=]>|[:=→])|[ ][-–—][ ])[ ]?(?P<rest>.*)$"
@@ -38,59 +34,14 @@ _LABEL_ALONE = textmatch.compile(
     r"^(?:[・･•●○◆◇■□▼▽▲△◎★☆※*+>＞»〇◯-][ ]?)*"
     r"(?P<label>(?:[^:=→|0-9@()（）【】「」。、,.]|[(（][^()（）]{0,16}[)）]){2,24})[ ]?[:]?$"
 )
-# Fields whose values are one token (numbers, ids, addresses): they may run on to the next line.
-_TOKEN_VALIDATORS = frozenset(
-    {
-        "phone",
-        "email",
-        "docomo_payment_number",
-        "au_billing_id",
-        "softbank_order_number",
-        "plus_member_id",
-        "digits_4_12",
-        "login_password",
-        "card_last4",
-    }
-)
-# A building and room number alone on a line (`サンハイツ102`, `グランメゾン 3F`, `ハイツ博多301号室`).
-_BUILDING_LINE = textmatch.compile(
-    r"[ ]?(?P<value>[\p{Han}\p{Katakana}ー・A-Za-z][\p{Han}\p{Katakana}ー・A-Za-z ]{0,23}"
-    r"[ ]?[0-9]{1,4}(?:-[0-9]{1,4})?(?:号室|号|階|F)?)[ ]?",
-    name="reader.building_line",
-)
-_RUN_ON = textmatch.compile(r"^[0-9A-Za-z._@-]+(?=$|[^0-9A-Za-z._@-])")
-_TOKENISH = textmatch.compile(r"[ ]?[0-9A-Za-z._@-]+[ -]?")
 _CLOSED_VOCABULARY = frozenset({"course", "payment_method", "carrier", "prefecture"})
 _SENTENCE_END = ("です", "ます", "した", "ません", "ですか", "ください", "!", "?")
-_CTX = FieldContext(today=dt.date(2000, 1, 1))
 _LEAD_SEPARATOR = textmatch.compile(r"^(?:[-–—][ ]|[-=]>[ ]?|[→:=|][ ]?)+")
 _BRACKET_VALUE = textmatch.compile(r"[ ]?【([^【】/]{1,40})】")
-# Particles between a label inside a sentence and its value (`パスワードに 1234…`, `IDが…`).
-# A comma only before a number (`my member number, 9021776, and …`): `no login ID, but …` gives no value.
-_INLINE_GAP = textmatch.compile(
-    r"(?:(?:は|が|に|を|も)[ ]?|[ ]?(?::|=|is|was|are|were|of)[ ]?|,[ ]?(?=[0-9])|[ ])?"
-)
 
 
-class Reader:
+class Reader(InlineLabels):
     """Walks the lines once, producing candidates; knows which lines it consumed."""
-
-    def __init__(
-        self, lines: list[Line], rules: RuleSet, labels: LabelIndex, corrections: set[int], raw: str = ""
-    ) -> None:
-        self.raw = raw  # the member's text as written: which blank was a tab or an ideographic space
-        lines = [_table_row(line) for line in lines]
-        self.lines = lines
-        self.text = [line.text for line in lines]
-        self.rules = rules
-        self.labels = labels
-        self.corrections = corrections
-        self.consumed: set[int] = set()
-        self.inline_from: dict[
-            int, int
-        ] = {}  # consumed line -> where labels inside sentences may still stand
-        self.label_end: dict[int, int] = {}  # line -> where its label (and the label's hints) ends
-        self.candidates: list[Candidate] = []
 
     # --- labels at the start of a line ------------------------------------------------------
 
@@ -155,7 +106,7 @@ class Reader:
         definition = self.rules.fields.get(target)
         if definition is None or definition.validator not in _CLOSED_VOCABULARY:
             return False
-        return isinstance(VALIDATORS[definition.validator](for_report(text), _CTX), Ok)
+        return isinstance(VALIDATORS[definition.validator](for_report(text), PLAIN_CONTEXT), Ok)
 
     def _exact(self, match: textmatch.Match[str], index: int) -> tuple[str, str, str, int, str] | None:
         line = self.text[index]
@@ -199,7 +150,7 @@ class Reader:
     def _token_after(self, label: str, rest: str) -> bool:
         """Whether a one-token field's value (a number, an id) starts `rest` (`は E88003127 です`)."""
         definition = self.rules.fields.get(self.labels.exact(label) or "")
-        if definition is None or definition.validator not in _TOKEN_VALIDATORS:
+        if definition is None or definition.validator not in TOKEN_VALIDATORS:
             return False
         return self._shape_value(definition.key, rest.lstrip(" ")) is not None
 
@@ -226,13 +177,6 @@ class Reader:
             return None
         label += options or ""  # `Payment method [Credit card / Carrier billing]`: options are label
         return target, label.strip(), match.group("rest"), match.start("rest"), sep
-
-    def _is_value_line(self, index: int) -> bool:
-        if index >= len(self.text) or not self.text[index] or self.text[index].startswith(">"):
-            return False  # a quoted line is never the member's answer (readings.md 1)
-        if self._line_label(index, alone=False) is not None:
-            return False
-        return _NOT_A_VALUE_LINE.match(self.text[index]) is None
 
     def read(self) -> None:
         index = 0
@@ -372,266 +316,11 @@ class Reader:
                 break
         return nxt
 
-    def _emit(self, target: str, value: str, index: int, source: str, cue: str, start: int) -> None:  # noqa: PLR0917
-        line = self.lines[index]
-        corrected = index in self.corrections
-        if target.startswith("compound:"):
-            compound = self.rules.compounds[int(target.split(":")[1])]
-            pieces = [
-                piece.strip() for piece in compound.split.split(value, maxsplit=len(compound.fields) - 1)
-            ]
-            at = start
-            for part, piece in zip(compound.fields, pieces, strict=False):
-                if piece:
-                    span = line.locate(piece, at)
-                    at = max(at, line.text.find(piece, at) + len(piece))
-                    self.candidates.append(
-                        Candidate(part, piece, index + 1, "compound", (span,) if span else (), cue, corrected)
-                    )
-            return
-        span = line.locate(value, start)
-        more, more_spans = self._continuation(target, value, index, start)
-        spans: tuple[tuple[int, int], ...] = (span,) if span else ()
-        wrapped = self._address_wrap(target, value, index, start)
-        if wrapped is not None and span:
-            # The second span runs from the end of the first over the line break: the text staff
-            # see gives back the value with its one space.
-            value, spans = f"{value} {wrapped[0]}", (span, (span[1], wrapped[1][1]))
-        self.candidates.append(
-            Candidate(target, value, index + 1, source, spans, cue, corrected, more, more_spans)
-        )
-
-    def _address_wrap(
-        self, target: str, value: str, index: int, start: int
-    ) -> tuple[str, tuple[int, int]] | None:
-        """`住所:…相模原6-14-2` / ` サンハイツ102`: the building and room a client wrapped onto the
-        next line (a line of a name and a room number, nothing else) belong to the address."""
-        definition = self.rules.fields.get(target)
-        nxt = index + 1
-        if definition is None or definition.validator != "address" or nxt >= len(self.text):
-            return None
-        following = self.text[nxt]
-        if not following[-1:].isdigit() and not following.endswith(("号室", "号", "階")):
-            return None  # cheap: a building line ends with its room number
-        line = self.text[index]
-        if not line.rstrip().endswith(value) or line.find(value, start) < 0 or nxt in self.consumed:
-            return None
-        found = _BUILDING_LINE.fullmatch(following)
-        if found is None:
-            return None
-        self.consumed.add(nxt)
-        return found.group("value"), self.lines[nxt].span(found.start("value"), found.end("value"))
-
-    def _shape_value(self, target: str, text: str) -> str | None:
-        definition = self.rules.fields.get(target)
-        shape = definition.shape if definition is not None else None
-        if target == CARRIER_ID:
-            shape = _CARRIER_ID_SHAPE
-        if shape is None:
-            return None
-        try:
-            match = shape.match(text)
-            if (
-                match is None and text[:1] in _OPENING_QUOTES
-            ):  # `My login ID is "kaito_0308"`, `旧姓は「西村」`
-                match = shape.match(text, 1)
-        except textmatch.MatchTimeout:
-            return None
-        if match is None:
-            return None
-        value = match.group("value") if "value" in shape.groupindex else match.group(0)
-        return value.strip() or None
-
-    # --- labels inside sentences -------------------------------------------------------------
-
-    def _inline_pass(self) -> None:
-        """Labels inside sentences, on lines (or the rest of lines) no label claimed."""
-        for index, line in enumerate(self.text):
-            start = self.inline_from.get(index, len(line) if index in self.consumed else 0)
-            if start >= len(line):
-                continue
-            try:
-                self._inline_exact(index, line, start)
-                self._inline_terms(index, line, start)
-            except textmatch.MatchTimeout:
-                continue
-
-    def _inline_exact(self, index: int, line: str, start: int) -> None:
-        for match in self.labels.inline_labels(line, start):
-            target = self.labels.exact(match.group("label"))
-            if not target or target.startswith("compound:"):
-                continue
-            cue = line[match.start("label") : match.end("label")]  # as written, not lower-cased
-            self._inline_value(index, line, target, match.end(), cue, gap=not match.group("sep"))
-
-    def _inline_terms(self, index: int, line: str, start: int) -> None:
-        """A label word inside a sentence: the words before it (up to a pause) make the label."""
-        for match in self.labels.words(line, start):
-            after = line[match.end() : match.end() + 1]
-            if match.end() - match.start() < 3 and after not in _SHORT_TERM_FOLLOWERS:
-                continue  # `かな` inside `届かない` is no label
-            context = self._context(line, match)
-            hints = _HINTS_AFTER.match(line, match.end())
-            end = hints.end() if hints else match.end()
-            if line[end : end + 1] in (")", "）") and "(" in context:  # `呼び名(ニックネーム)は「せつこ」`
-                end += 1
-            begin = match.end() - len(context)
-            target = self.labels.classify(line[begin:end]) or self.labels.classify(context)
-            if not target or target.startswith("compound:"):
-                continue
-            self._inline_value(index, line, target, end, line[begin:end])
-
-    @staticmethod
-    def _context(line: str, match: textmatch.Match[str]) -> str:
-        """The label around a label word: back to the last pause (Japanese), or up to four words (English)."""
-        word_itself = line[match.start() : match.end()]
-        if word_itself[:1].isascii():
-            words: list[str] = []
-            for word in reversed(line[: match.start()].rstrip().split(" ")[-4:]):
-                if not word.isascii() or not word.isalpha() or word.lower() in _EN_BREAKS:
-                    break
-                words.insert(0, word)
-            return " ".join([*words, word_itself])
-        begin = max(line.rfind(mark, 0, match.start()) for mark in "、。,. 「")
-        return line[begin + 1 : match.end()]
-
-    def _inline_value(  # noqa: PLR0917
-        self, index: int, line: str, target: str, at: int, cue: str, gap: bool = True
-    ) -> None:
-        if gap:  # `ニックネームはももち`: after the label's own は, `も` is the value's
-            found = _EN_GAP.match(line, at) if cue[-1:].isascii() else None
-            if found is None:
-                found = _INLINE_GAP.match(line, at)
-            at = found.end() if found else at
-        value = self._corrected_value(target, line[at:]) if index in self.corrections else None
-        if value is None:
-            value = self._shape_value(target, line[at:])
-        if value is None:
-            phrase = _OF_PHRASE.match(line, at)  # `パスワードは生年月日の19950309`
-            if phrase is not None:
-                value = self._shape_value(target, line[phrase.end() :])
-        more: str = ""
-        more_spans: tuple[tuple[int, int], ...] = ()
-        if value is None:
-            value, more, more_spans = self._across_lines(target, index, at)
-        else:
-            more, more_spans = self._continuation(target, value, index, at)
-        if value is not None:
-            span = self.lines[index].locate(value, at)
-            self.candidates.append(
-                Candidate(
-                    target,
-                    value,
-                    index + 1,
-                    "inline",
-                    (span,) if span else (),
-                    cue,
-                    index in self.corrections,
-                    more,
-                    more_spans,
-                )
-            )
-
-    def _valid_alone(self, target: str, value: str) -> bool:
-        if target == CARRIER_ID:  # 10 to 14 characters: docomo 12, au 11, SoftBank order numbers
-            return len(value.replace(" ", "").replace("-", "")) >= 10
-        definition = self.rules.fields.get(target)
-        if definition is None:
-            return True
-        if definition.validator == "email":  # complete unless cut before or inside the domain
-            return "@" in value and not value.endswith(("@", ".", "-"))
-        return isinstance(VALIDATORS[definition.validator](for_report(value), _CTX), Ok)
-
-    def _next_run(self, index: int) -> tuple[str, tuple[tuple[int, int], ...]]:
-        nxt = index + 1
-        if nxt >= len(self.lines):
-            return "", ()
-        run = _RUN_ON.match(self.text[nxt])
-        if run is None:
-            return "", ()
-        return run.group(), (self.lines[nxt].span(0, run.end()),)
-
-    def _continuation(
-        self, target: str, value: str, index: int, start: int
-    ) -> tuple[str, tuple[tuple[int, int], ...]]:
-        """The next line's start, when `value` ends its line and is not valid alone."""
-        definition = self.rules.fields.get(target)
-        if target != CARRIER_ID and (definition is None or definition.validator not in _TOKEN_VALIDATORS):
-            return "", ()
-        line = self.text[index]
-        at = line.find(value, start)
-        if at < 0:
-            return "", ()
-        leftover = line[at + len(value) :]
-        if leftover.strip(" -.") or self._valid_alone(target, value):
-            return "", ()
-        run, spans = self._next_run(index)
-        if not run:
-            return "", ()
-        tail = leftover.strip(" ")
-        if tail:
-            spans = (self.lines[index].span(len(line) - len(tail), len(line)), *spans)
-        return tail + run, spans
-
-    def _across_lines(
-        self, target: str, index: int, at: int
-    ) -> tuple[str | None, str, tuple[tuple[int, int], ...]]:
-        """`継続課金IDは62849` / `339064です`: a value whose shape only fits across the line break."""
-        definition = self.rules.fields.get(target)
-        rest = self.text[index][at:]
-        if (
-            definition is None
-            or definition.validator not in _TOKEN_VALIDATORS
-            or not _TOKENISH.fullmatch(rest)
-        ):
-            return None, "", ()
-        run, spans = self._next_run(index)
-        if not run:
-            return None, "", ()
-        joined = self._shape_value(target, rest + run)
-        first = rest.strip()
-        if joined is None or len(joined) <= len(first) or not joined.startswith(first):
-            return None, "", ()
-        return first, joined[len(first) :], spans
-
-    def _corrected_value(self, target: str, rest: str) -> str | None:
-        """`先ほどの番号は間違いで、正しくは080…`, `「ぴよこ」ではなく「ともや」`: the value after the last
-        correction cue, wherever it stands after it."""
-        last = -1
-        for cue in self.rules.corrections:
-            for found in cue.finditer(rest):
-                last = max(last, found.end())
-        if last < 0:
-            return None
-        tail = rest[last:]
-        for start in range(min(len(tail), 24)):
-            if start and tail[start - 1] not in ' は:、,「"':
-                continue
-            value = self._shape_value(target, tail[start:])
-            if value is not None:
-                return value
-        return None
-
-
-def _table_row(line: Line) -> Line:
-    """`| 氏名 | 柴田 直人 |` reads as `氏名 | 柴田 直人` (a table row is a label and its value)."""
-    text = line.text
-    if not text.startswith("|"):
-        return line
-    start = 1
-    end = len(text) - 1 if text.endswith("|") and len(text) > 1 else len(text)
-    while start < end and text[start] == " ":
-        start += 1
-    while end > start and text[end - 1] == " ":
-        end -= 1
-    return Line(line.index, text[start:end], line.starts[start:end], line.ends[start:end])
-
 
 # English sentences start with a subject; labels never do (`I pay through au - my billing ID …`).
 _SUBJECTS = frozenset({"I", "I'm", "I've", "I'd", "I'll", "We", "We're", "We've"})
 _CHARACTER_COUNT = textmatch.compile(r"[0-9]{1,2}[ ]?(?:characters?|chars|letters|digits?|文字|桁)")
 _COUNT_UNIT_ENDS = frozenset("sr字桁")
-_EN_BREAKS = frozenset({"and", "or", "but", "then", "also", "plus"})
 _SENTENCE_BREAK = textmatch.compile(r"。|[.!?][ ]+(?=[A-Z])")
 
 
@@ -648,15 +337,3 @@ def _lead_cut(rest: str) -> str:
     if rest[:1] in ("-", "–", "—", "→", ":", "=", "|"):
         rest = _LEAD_SEPARATOR.sub("", rest)
     return rest
-
-
-_OF_PHRASE = textmatch.compile(r"[^0-9、。,.]{1,8}の[ ]?")
-_SHORT_TERM_FOLLOWERS = frozenset(("は", ":", "=", " ", "(", "（", "→", "が", "も", ""))
-# `My nickname on the site is emi_s`: a few words between an English label and its verb.
-# `my continuous billing ID (継続課金ID) is …`: the label's own gloss in brackets may stand among the words.
-_EN_GAP = textmatch.compile(
-    r"[ ]?(?:[A-Za-z']+[ ]|[(（][^()（）]{1,20}[)）][ ]){0,7}?(?:is|was|are|were|:|=)[ ]",
-    textmatch.IGNORECASE,
-)
-_OPENING_QUOTES = ("「", "『", '"', "“")
-_HINTS_AFTER = textmatch.compile(r"(?:[ ]?[(（\[【][^()（）\[\]【】]{0,20}[)）\]】])+")
