@@ -1,11 +1,17 @@
 """Helpers every benchmark that runs servers needs: a free loopback port, waiting until something
-listens on it, and a process's peak resident memory."""
+listens on it, a process's peak resident memory, and a scratch PostgreSQL database."""
 
 from __future__ import annotations
 
 import socket
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 
 def free_port() -> int:
@@ -34,3 +40,18 @@ def peak_rss_kib(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+@contextmanager
+def postgres_scratch(admin_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database beside ``admin_url``'s for one run; dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.dispose()

@@ -40,17 +40,14 @@ import tempfile
 import threading
 import time
 import urllib.request
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from email.header import Header
 from pathlib import Path
 
-import sqlalchemy as sa
-from netkit import free_port, peak_rss_kib, wait_listening
+from netkit import free_port, peak_rss_kib, postgres_scratch, wait_listening
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy.engine import make_url
 
 from triage.config import PROJECT_ROOT
 
@@ -234,21 +231,6 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 role.process.kill()
                 role.process.wait()
-
-
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    """A fresh PostgreSQL database for one run, dropped afterwards."""
-    name = f"triage_renewal_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 # -- the client side -------------------------------------------------------------------------
@@ -473,7 +455,7 @@ def main() -> int:
             if layout == "sqlite":
                 figures = run(layout, f"sqlite:///{Path(folder) / 'renewal.db'}", mails, args, Path(folder))
             else:
-                with postgres_database(args.postgres_url) as url:
+                with postgres_scratch(args.postgres_url, "triage_renewal") as url:
                     figures = run(layout, url, mails, args, Path(folder))
         ok = ok and "not_settled" not in figures and figures["accepted"] == len(mails)
         if args.json:

@@ -37,14 +37,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
-from netkit import free_port
-from sqlalchemy.engine import make_url
+from netkit import free_port, postgres_scratch
 
 from triage.clock import SystemClock
 from triage.config import Settings
@@ -231,16 +229,8 @@ def database(url: str | None, folder: str) -> Iterator[str]:
     if url is None or not url.startswith("postgresql"):
         yield url or f"sqlite:///{Path(folder) / 'bench.db'}"
         return
-    name = f"triage_sender_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.dispose()
+    with postgres_scratch(url, "triage_sender") as scratch:
+        yield scratch
 
 
 def main() -> int:

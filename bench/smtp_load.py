@@ -41,7 +41,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,12 +48,11 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from netkit import free_port, peak_rss_kib, wait_listening
+from netkit import free_port, peak_rss_kib, postgres_scratch, wait_listening
 from postfixkit import PrivatePostfix, available
 
 from triage.config import PROJECT_ROOT
@@ -270,18 +268,9 @@ def database(kind: str, folder: Path, name: str) -> Iterator[str]:
         yield url
         return
     base = os.environ.get("TRIAGE_BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
-    dbname = f"bench_{name}_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{dbname}"')
-    url = make_url(base).set(database=dbname).render_as_string(hide_password=False)
-    try:
+    with postgres_scratch(base, f"bench_{name}") as url:
         upgrade(url)
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE "{dbname}" WITH (FORCE)')
-        admin.dispose()
 
 
 def start_process(command: list[str], env: dict[str, str], folder: Path, port: int, name: str) -> Target:
