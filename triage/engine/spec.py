@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from triage.errors import SourceLocation
@@ -80,7 +81,7 @@ class MailboxPack:
     # it, one item per field of faq_order. Unlabelled answers follow it.
     faq_items: tuple[tuple[str, ...], ...] = ()
 
-    @property
+    @cached_property  # asked once per mail (verdict.judge); the pack never changes once loaded
     def fields(self) -> frozenset[str]:
         """Every field this mailbox asks for: required (conditions included), optional, and the
         carrier ids behind `carrier_id`. The desk scores only these (readings.md 3)."""
